@@ -1,0 +1,125 @@
+/// One word of a message: as typed (NFC) and folded, with what separated it from the previous word.
+struct Token: Sendable, Equatable {
+    var original: String
+    var folded: String
+    /// A hard separator (`,` `;` `#` newline `:` `=` or a removed phone number) stands before it.
+    var boundaryBefore: Bool
+    /// `:` or `=` follows it (a tag in `TEN: Lan`).
+    var tagMarkAfter: Bool
+    /// Character offsets in the cleaned text.
+    var start: Int
+    var end: Int
+
+    var isNumber: Bool { !folded.isEmpty && folded.allSatisfy { $0.isASCII && $0.isNumber } }
+    var key: String { TextFolding.matchKey(original) }
+}
+
+/// Splits a cleaned message into tokens, pulling out phone numbers first.
+struct Tokenizer {
+    let characters: [Character]
+    /// The phone numbers found, in order, as E.164.
+    private(set) var phones: [String] = []
+    /// Characters with phone numbers blanked to a hard separator.
+    private var scan: [Character]
+
+    init(_ cleaned: String) {
+        characters = Array(cleaned)
+        scan = characters
+        extractPhones()
+    }
+
+    static let hardSeparators: Set<Character> = [",", ";", "#", "\n", "\r", ":", "=", "!", "(", ")", "\"", "|", "\u{1}"]
+
+    /// Tokens of the characters in `range`.
+    func tokens() -> [Token] {
+        var tokens: [Token] = []
+        var current = ""
+        var start = 0
+        var boundary = false
+        func flush(at end: Int) {
+            guard !current.isEmpty else { return }
+            tokens.append(Token(original: current, folded: TextFolding.fold(current), boundaryBefore: boundary,
+                                tagMarkAfter: false, start: start, end: end))
+            current = ""
+            boundary = false
+        }
+        for (index, c) in scan.enumerated() {
+            let isDotInNumber = c == "." && index > 0 && index + 1 < scan.count
+                && scan[index - 1].isNumber && scan[index + 1].isNumber
+            if Tokenizer.hardSeparators.contains(c) || (c == "-" && current.isEmpty) {
+                flush(at: index)
+                if (c == ":" || c == "="), let last = tokens.indices.last { tokens[last].tagMarkAfter = true }
+                boundary = true
+            } else if c.isWhitespace || (c == "." && !isDotInNumber) {
+                flush(at: index)
+            } else {
+                if current.isEmpty { start = index }
+                current.append(c)
+            }
+        }
+        flush(at: scan.count)
+        return tokens
+    }
+
+    /// The original text from a character offset to the end, trimmed.
+    func text(from offset: Int) -> String? {
+        guard offset < characters.count else { return nil }
+        let text = String(characters[offset...]).trimmingCharacters(in: " ,;:#.\n\r\t")
+        return text.isEmpty ? nil : text
+    }
+
+    /// Finds digit groups joined by single spaces, dots or hyphens, and takes the longest stretch that is a phone number.
+    private mutating func extractPhones() {
+        var index = 0
+        let n = characters.count
+        while index < n {
+            guard characters[index].isASCII, characters[index].isNumber || (characters[index] == "+" && index + 1 < n && characters[index + 1].isNumber) else {
+                index += 1
+                continue
+            }
+            // Collect groups: [start, end) offsets of each digit run.
+            var groups: [(Int, Int)] = []
+            var cursor = index
+            while cursor < n {
+                let groupStart = cursor
+                if characters[cursor] == "+" { cursor += 1 }
+                while cursor < n, characters[cursor].isASCII, characters[cursor].isNumber { cursor += 1 }
+                groups.append((groupStart, cursor))
+                if cursor + 1 < n, [" ", ".", "-"].contains(characters[cursor]), characters[cursor + 1].isASCII, characters[cursor + 1].isNumber {
+                    cursor += 1
+                } else {
+                    break
+                }
+            }
+            // The longest stretch of groups that normalises to a phone number.
+            var best: (Int, Int, String)?
+            for first in groups.indices {
+                for last in (first..<groups.count).reversed() {
+                    let start = groups[first].0, end = groups[last].1
+                    let digitCount = characters[start..<end].filter(\.isNumber).count
+                    guard digitCount >= 9 else { continue }
+                    if let phone = PhoneNumber.normalise(String(characters[start..<end])),
+                       best == nil || (end - start) > (best!.1 - best!.0) {
+                        best = (start, end, phone)
+                    }
+                }
+            }
+            if let (start, end, phone) = best {
+                phones.append(phone)
+                for offset in start..<end { scan[offset] = " " }
+                scan[start] = "\u{1}"
+            }
+            index = groups.last!.1 + 1
+        }
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: String) -> String {
+        let chars = Set(set)
+        var slice = Substring(self)
+        while let first = slice.first, chars.contains(first) || first.isWhitespace { slice.removeFirst() }
+        while let last = slice.last, chars.contains(last) || last.isWhitespace { slice.removeLast() }
+        return String(slice)
+    }
+}

@@ -1,0 +1,102 @@
+/// The words the grammar recognises, in folded form (no diacritics, upper case).
+///
+/// The defaults below are the v1 grammar (`docs/grammar.md`); a deployment can replace any list through
+/// `config/vocabulary.yaml`, so a new synonym is a data change, not a code change.
+public struct Vocabulary: Sendable, Equatable {
+    /// What a first word means.
+    public enum Intent: Sendable, Equatable, Hashable {
+        case tip
+        case alert
+        case command(ParsedMessage.Command)
+    }
+
+    public struct Keyword: Sendable, Equatable {
+        public var intent: Intent
+        public var language: ParsedMessage.Language
+        public init(_ intent: Intent, _ language: ParsedMessage.Language) {
+            self.intent = intent
+            self.language = language
+        }
+    }
+
+    /// First word(s), folded and joined by one space ("HUONG DAN"), to their intent.
+    public var keywords: [String: Keyword]
+    public var ageUnits: Set<String>
+    public var ageWords: Set<String>
+    public var female: Set<String>
+    public var male: Set<String>
+    /// `NAM` means male only right after the age.
+    public var maleAfterAge: Set<String>
+    public var villageMarkers: Set<String>
+    public var communeMarkers: Set<String>
+    public var districtMarkers: Set<String>
+    public var destinationMarkers: Set<String>
+    /// Words that may stand between a destination marker and the place ("di *lam o* Ha Noi").
+    public var destinationFillers: Set<String>
+    public var companionMarkers: Set<String>
+    /// Words for a child that are not a name ("be gai", "chau").
+    public var childNouns: Set<String>
+    /// Words that end a name ("Lan *bi* dua di").
+    public var nameStops: Set<String>
+    /// Phrases (folded, space-joined) that make a tip urgent.
+    public var urgentPhrases: [String]
+    /// Tags of the tagged form `TEN: …; TUOI: …`.
+    public var tags: [String: Tag]
+
+    public enum Tag: String, Sendable, Equatable {
+        case name, age, sex, village, commune, province, destination, date, companion, phone
+    }
+
+    public static let standard = Vocabulary(
+        keywords: [
+            "TRE": .init(.tip, .vi), "TREEM": .init(.tip, .vi), "TRE EM": .init(.tip, .vi),
+            "REPORT": .init(.tip, .en), "TIP": .init(.tip, .en),
+            "KHAN": .init(.alert, .vi), "KHAN CAP": .init(.alert, .vi), "KHANCAP": .init(.alert, .vi),
+            "CUU": .init(.alert, .vi), "SOS": .init(.alert, .vi), "URGENT": .init(.alert, .en),
+            "BS": .init(.command(.add), .vi), "ADD": .init(.command(.add), .en),
+            "VE": .init(.command(.home), .vi), "HOME": .init(.command(.home), .en),
+            "KT": .init(.command(.status), .vi), "STATUS": .init(.command(.status), .en),
+            "HD": .init(.command(.help), .vi), "HUONG DAN": .init(.command(.help), .vi), "HUONGDAN": .init(.command(.help), .vi),
+            "?": .init(.command(.help), .vi), "HELP": .init(.command(.help), .en),
+            "STOP": .init(.command(.stop), .vi), "HUY": .init(.command(.stop), .vi),
+            "START": .init(.command(.start), .vi), "BATDAU": .init(.command(.start), .vi), "BAT DAU": .init(.command(.start), .vi),
+            "NHAN": .init(.command(.ack), .vi), "OK": .init(.command(.ack), .vi), "ACK": .init(.command(.ack), .en),
+            "CHUYEN": .init(.command(.pass), .vi), "PASS": .init(.command(.pass), .en),
+            "XONG": .init(.command(.close), .vi), "DONE": .init(.command(.close), .en),
+            "XEM": .init(.command(.list), .vi), "LIST": .init(.command(.list), .en), "SHOW": .init(.command(.show), .en),
+            "TRUC": .init(.command(.dutyOn), .vi), "DUTY ON": .init(.command(.dutyOn), .en),
+            "NGHI": .init(.command(.dutyOff), .vi), "DUTY OFF": .init(.command(.dutyOff), .en),
+        ],
+        ageUnits: ["T", "TUOI", "Y", "YO", "YRS", "YEARS", "YEAR"],
+        ageWords: ["TUOI", "AGE", "AGED"],
+        female: ["NU", "GAI", "GIRL", "F", "FEMALE"],
+        male: ["TRAI", "BOY", "M", "MALE"],
+        maleAfterAge: ["NAM"],
+        villageMarkers: ["THON", "BAN", "XOM", "LANG", "VILLAGE"],
+        communeMarkers: ["XA", "PHUONG", "P", "O", "TAI", "FROM", "IN", "COMMUNE", "WARD"],
+        districtMarkers: ["HUYEN", "DISTRICT"],
+        destinationMarkers: ["DI", "DEN", "VAO", "RA", "SANG", "LEN", "TOI", "TO", "WENT", "GONE"],
+        destinationFillers: ["LAM", "VIEC", "O", "TAI", "QUA", "TO", "IN", "WORK"],
+        companionMarkers: ["VOI", "CUNG", "THEO", "WITH"],
+        childNouns: ["BE", "EM", "CHAU", "CON", "TRE", "DUA", "CHILD", "KID", "KIDS", "CHILDREN", "NGUOI"],
+        nameStops: ["BI", "DANG", "DA", "DUOC", "LA", "CUA", "VA", "HAS", "IS", "WAS", "BEEN", "CO", "NHA", "MAT"],
+        urgentPhrases: ["BI BAN", "BI GIU", "BIEN GIOI", "MAT LIEN LAC", "BI LUA", "SOLD", "TRAFFICKED", "LOST CONTACT", "BORDER"],
+        tags: [
+            "TEN": .name, "TUOI": .age, "GT": .sex, "THON": .village, "XA": .commune, "TINH": .province,
+            "DI": .destination, "NGAY": .date, "VOI": .companion, "SDT": .phone,
+            "NAME": .name, "AGE": .age, "SEX": .sex, "VILLAGE": .village, "COMMUNE": .commune, "PROVINCE": .province,
+            "TO": .destination, "DATE": .date, "WITH": .companion, "PHONE": .phone,
+        ]
+    )
+
+    /// Keyword words that take a report number and may be glued to it (`OK1077`).
+    func isNumberedCommand(_ folded: String) -> Bool {
+        if case .command(let command)? = keywords[folded]?.intent { return command.takesNumber }
+        return false
+    }
+
+    /// Every marker word, for deciding where a free-text value ends.
+    var allMarkers: Set<String> {
+        villageMarkers.union(communeMarkers).union(destinationMarkers).union(companionMarkers).union(districtMarkers)
+    }
+}

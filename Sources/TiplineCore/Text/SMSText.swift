@@ -1,0 +1,63 @@
+/// How an SMS will travel: its encoding and how many segments (each billed) it takes.
+public struct SMSText: Sendable, Equatable {
+    public enum Encoding: String, Sendable, Codable {
+        case gsm7 = "GSM-7"
+        case ucs2 = "UCS-2"
+    }
+
+    public let encoding: Encoding
+    /// Septets for GSM-7 (extension characters count two), UTF-16 code units for UCS-2.
+    public let units: Int
+    public let segments: Int
+
+    public init(_ text: String) {
+        if let septets = SMSText.gsm7Septets(text) {
+            encoding = .gsm7
+            units = septets
+            segments = septets <= 160 ? 1 : (septets + 152) / 153
+        } else {
+            encoding = .ucs2
+            units = text.utf16.count
+            segments = units <= 70 ? 1 : (units + 66) / 67
+        }
+    }
+
+    /// Whether the text fits one GSM-7 segment (160 septets).
+    public var isSingleGSM7Segment: Bool { encoding == .gsm7 && segments == 1 }
+
+    /// The GSM 03.38 default alphabet.
+    static let basic: Set<Character> = Set(
+        "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+    )
+    /// The GSM 03.38 extension table: each takes an escape septet and so counts two.
+    static let extended: Set<Character> = Set("^{}\\[~]|€\u{000C}")
+
+    /// Septet count when the whole text is GSM-7, nil when one character forces UCS-2.
+    public static func gsm7Septets(_ text: String) -> Int? {
+        var count = 0
+        for character in text {
+            if basic.contains(character) {
+                count += 1
+            } else if extended.contains(character) {
+                count += 2
+            } else {
+                return nil
+            }
+        }
+        return count
+    }
+
+    /// Cuts text to at most `limit` GSM-7 septets, ending with "..." when cut.
+    public static func truncated(_ text: String, toSeptets limit: Int = 160) -> String {
+        guard let septets = gsm7Septets(text), septets > limit else { return text }
+        var out = ""
+        var count = 0
+        for character in text {
+            let cost = extended.contains(character) ? 2 : 1
+            if count + cost > limit - 3 { break }
+            out.append(character)
+            count += cost
+        }
+        return out + "..."
+    }
+}

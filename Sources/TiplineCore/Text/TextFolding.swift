@@ -1,0 +1,67 @@
+import Foundation
+
+/// Text preparation shared by the grammar, place matching and outbound SMS.
+///
+/// Vietnamese reporters type with or without diacritics, composed or decomposed; matching happens on a *folded* view
+/// (no combining marks, `đ` → `d`, upper case) while values keep the original spelling.
+public enum TextFolding {
+    /// Zero-width characters some phones and keyboards insert (U+200B–U+200D, U+FEFF).
+    static let zeroWidth: Set<Unicode.Scalar> = ["\u{200B}", "\u{200C}", "\u{200D}", "\u{FEFF}"]
+
+    /// Removes zero-width characters and returns the NFC form.
+    public static func clean(_ text: String) -> String {
+        var scalars = String.UnicodeScalarView()
+        scalars.append(contentsOf: text.unicodeScalars.lazy.filter { !zeroWidth.contains($0) })
+        return String(scalars).precomposedStringWithCanonicalMapping
+    }
+
+    /// The ASCII-leaning matching view: combining marks removed, `đ Đ ð Ð` mapped to `D`, upper-cased.
+    public static func fold(_ text: String) -> String {
+        var out = String.UnicodeScalarView()
+        for scalar in text.decomposedStringWithCanonicalMapping.unicodeScalars {
+            if zeroWidth.contains(scalar) { continue }
+            switch scalar.properties.generalCategory {
+            case .nonspacingMark, .spacingMark, .enclosingMark: continue
+            default: break
+            }
+            switch scalar {
+            case "đ", "Đ", "ð", "Ð": out.append("D")
+            default: out.append(contentsOf: String(scalar).uppercased().unicodeScalars)
+            }
+        }
+        return String(out)
+    }
+
+    /// The folded view with spaces, hyphens and dots removed: the key place names are matched on
+    /// ("Sai gon" = "Saigon" = "Sài Gòn").
+    public static func matchKey(_ text: String) -> String {
+        String(fold(text).unicodeScalars.filter { $0.properties.isAlphabetic || ("0"..."9").contains($0) }.map(Character.init))
+    }
+
+    /// Folds to plain ASCII for an SMS that must stay GSM-7: diacritics removed, case kept.
+    public static func asciiFold(_ text: String) -> String {
+        var out = String.UnicodeScalarView()
+        for scalar in text.decomposedStringWithCanonicalMapping.unicodeScalars {
+            if zeroWidth.contains(scalar) { continue }
+            switch scalar.properties.generalCategory {
+            case .nonspacingMark, .spacingMark, .enclosingMark: continue
+            default: break
+            }
+            switch scalar {
+            case "đ", "ð": out.append("d")
+            case "Đ", "Ð": out.append("D")
+            default: out.append(scalar)
+            }
+        }
+        return String(out)
+    }
+
+    /// Capitalises each word of a name typed in one case ("sung a pao" → "Sung A Pao"); mixed case is kept as typed.
+    public static func titleCased(_ text: String) -> String {
+        text.split(separator: " ").map { word -> String in
+            let w = String(word)
+            guard w == w.lowercased() || w == w.uppercased() else { return w }
+            return w.prefix(1).uppercased() + w.dropFirst().lowercased()
+        }.joined(separator: " ")
+    }
+}
