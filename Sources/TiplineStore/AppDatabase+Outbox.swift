@@ -1,0 +1,120 @@
+import Foundation
+import GRDB
+
+// MARK: - Outbox
+
+extension AppDatabase {
+    /// Messages ready to send, oldest first, marked `sending` in the same transaction so no two senders take one.
+    public func claimDueMessages(now: Date, limit: Int) async throws -> [OutboundMessage] {
+        try await writer.write { db in
+            let due = try OutboundMessage
+                .filter(OutboundMessage.Columns.state == OutboundMessage.State.queued)
+                .filter(OutboundMessage.Columns.nextAttemptAt <= now)
+                .order(OutboundMessage.Columns.nextAttemptAt, Column("id"))
+                .limit(limit)
+                .fetchAll(db)
+            var claimed: [OutboundMessage] = []
+            for var message in due {
+                message.state = .sending
+                message.attempts += 1
+                message.updatedAt = now
+                try message.update(db)
+                claimed.append(message)
+            }
+            return claimed
+        }
+    }
+
+    /// When the next queued message falls due, for the dispatcher's sleep.
+    public func nextDueDate() async throws -> Date? {
+        try await reader.read { db in
+            try Date.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'queued'")
+        }
+    }
+
+    /// After a crash or a stop, messages left `sending` go back to the queue: at most one resend, never a loss.
+    @discardableResult
+    public func requeueInterruptedSends(now: Date) async throws -> Int {
+        try await writer.write { db in
+            try db.execute(sql: "UPDATE outbox SET state = 'queued', next_attempt_at = ?, updated_at = ? WHERE state = 'sending'",
+                           arguments: [now, now])
+            return db.changesCount
+        }
+    }
+
+    /// Records the outcome of one send.
+    public func recordSendOutcome(id: Int64, state: OutboundMessage.State, providerMessageID: String?, error: String?,
+                                  nextAttemptAt: Date?, now: Date) async throws {
+        try await writer.write { db in
+            guard var message = try OutboundMessage.fetchOne(db, key: id) else { return }
+            // A delivery report may have raced ahead of this record: never move back from a later state.
+            if message.state == .delivered || (message.state == .failed && state == .sent) { return }
+            message.state = state
+            message.providerMessageID = providerMessageID ?? message.providerMessageID
+            message.lastError = error
+            if let nextAttemptAt { message.nextAttemptAt = nextAttemptAt }
+            if state == .sent { message.sentAt = now }
+            message.updatedAt = now
+            try message.update(db)
+            if let number = message.reportNumber, message.purpose == .alert {
+                var event = ReportEvent(reportNumber: number, at: now, kind: "alert_\(state.rawValue)", actor: "system",
+                                        detail: error)
+                try event.insert(db)
+            }
+        }
+    }
+
+    /// Applies a provider's delivery report, matched by its message id; late or repeated reports are harmless.
+    @discardableResult
+    public func recordDeliveryReport(channel: String, providerMessageID: String, state: OutboundMessage.State,
+                                     error: String?, now: Date) async throws -> OutboundMessage? {
+        try await writer.write { db in
+            guard var message = try OutboundMessage
+                .filter(OutboundMessage.Columns.channel == channel && OutboundMessage.Columns.providerMessageID == providerMessageID)
+                .fetchOne(db) else { return nil }
+            let rank: [OutboundMessage.State: Int] = [.queued: 0, .sending: 1, .sent: 2, .failed: 3, .undeliverable: 3, .delivered: 4]
+            guard rank[state, default: 0] > rank[message.state, default: 0] else { return message }
+            message.state = state
+            if let error { message.lastError = error }
+            message.updatedAt = now
+            try message.update(db)
+            return message
+        }
+    }
+
+    public func outboundMessages(reportNumber: Int? = nil) async throws -> [OutboundMessage] {
+        try await reader.read { db in
+            var request = OutboundMessage.order(Column("id"))
+            if let reportNumber { request = request.filter(OutboundMessage.Columns.reportNumber == reportNumber) }
+            return try request.fetchAll(db)
+        }
+    }
+
+    /// Counts by state, and the age of the oldest queued message (for health and metrics).
+    public func outboxSummary(now: Date) async throws -> (counts: [OutboundMessage.State: Int], oldestQueued: TimeInterval?) {
+        try await reader.read { db in
+            var counts: [OutboundMessage.State: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM outbox GROUP BY state") {
+                if let state = OutboundMessage.State(rawValue: row["state"]) { counts[state] = row["n"] }
+            }
+            let oldest = try Date.fetchOne(db, sql: "SELECT MIN(created_at) FROM outbox WHERE state IN ('queued', 'sending')")
+            return (counts, oldest.map { now.timeIntervalSince($0) })
+        }
+    }
+}
+
+// MARK: - Opt-out
+
+extension AppDatabase {
+    public static func isOptedOut(_ db: Database, phone: String) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT 1 FROM opt_out WHERE phone = ?", arguments: [phone]) ?? false
+    }
+
+    public static func setOptOut(_ db: Database, phone: String, optedOut: Bool, at: Date) throws {
+        if optedOut {
+            try db.execute(sql: "INSERT OR IGNORE INTO opt_out (phone, at) VALUES (?, ?)", arguments: [phone, at])
+        } else {
+            try db.execute(sql: "DELETE FROM opt_out WHERE phone = ?", arguments: [phone])
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import GRDB
+import TiplineCore
+
+// MARK: - Reports
+
+extension AppDatabase {
+    public func report(number: Int) async throws -> Report? {
+        try await reader.read { db in try Report.fetchOne(db, key: number) }
+    }
+
+    public func timeline(number: Int) async throws -> [ReportEvent] {
+        try await reader.read { db in
+            try ReportEvent.filter(ReportEvent.Columns.reportNumber == number).order(ReportEvent.Columns.at, Column("id")).fetchAll(db)
+        }
+    }
+
+    /// A filter over the report log, shared by the API, the web pages and `tipline log`.
+    public struct ReportFilter: Sendable {
+        public var since: Date?
+        public var until: Date?
+        public var statuses: [Report.Status] = []
+        public var kind: ParsedMessage.Kind?
+        public var urgent: Bool?
+        /// An area code, or a province code.
+        public var area: String?
+        public var channel: String?
+        public var query: String?
+        /// Show reports with a number below this one (the next page).
+        public var before: Int?
+        public var limit: Int = 50
+
+        public init() {}
+    }
+
+    public func reports(_ filter: ReportFilter) async throws -> [Report] {
+        try await reader.read { db in try Self.reportRequest(filter).fetchAll(db) }
+    }
+
+    static func reportRequest(_ filter: ReportFilter) -> QueryInterfaceRequest<Report> {
+        var request = Report.all()
+        if let since = filter.since { request = request.filter(Report.Columns.receivedAt >= since) }
+        if let until = filter.until { request = request.filter(Report.Columns.receivedAt < until) }
+        if !filter.statuses.isEmpty { request = request.filter(filter.statuses.contains(Report.Columns.status)) }
+        if let kind = filter.kind { request = request.filter(Report.Columns.kind == kind) }
+        if let urgent = filter.urgent { request = request.filter(Report.Columns.urgent == urgent) }
+        if let area = filter.area {
+            request = request.filter(Report.Columns.areaCode == area || Report.Columns.provinceCode == area)
+        }
+        if let channel = filter.channel { request = request.filter(Report.Columns.channel == channel) }
+        if let query = filter.query, !query.isEmpty {
+            request = request.filter(Report.Columns.searchKey.like("%\(TextFolding.fold(query))%"))
+        }
+        if let before = filter.before { request = request.filter(Report.Columns.number < before) }
+        return request.order(Report.Columns.number.desc).limit(filter.limit)
+    }
+
+    public func reportCount() async throws -> Int {
+        try await reader.read { db in try Report.fetchCount(db) }
+    }
+
+    public func inboundCount() async throws -> Int {
+        try await reader.read { db in try InboundMessage.fetchCount(db) }
+    }
+}

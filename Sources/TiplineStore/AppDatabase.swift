@@ -1,0 +1,135 @@
+import Foundation
+import GRDB
+
+/// The one entry point to tipline's SQLite database: owns the writer and the schema's migrations.
+///
+/// Opened on a file as a `DatabasePool` in WAL mode, with `synchronous = FULL` so that a message acknowledged to a
+/// provider survives a power cut; tests open an empty database the same way in a temporary folder.
+public struct AppDatabase: Sendable {
+    public let writer: any DatabaseWriter
+
+    public init(_ writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
+    }
+
+    /// Opens (creating when needed) the database at `path`, with its folder.
+    public static func open(path: String, durable: Bool = true) throws -> AppDatabase {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        // DatabasePool sets synchronous = NORMAL on its writer after prepareDatabase: set ours afterwards.
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+        }
+        let database = try AppDatabase(pool)
+        try database.refuseNewerSchema()
+        return database
+    }
+
+    /// An in-memory database, for tests that do not need a file.
+    public static func inMemory() throws -> AppDatabase {
+        try AppDatabase(DatabaseQueue())
+    }
+
+    public var reader: any DatabaseReader { writer }
+
+    /// The newest migration this binary knows.
+    public static var knownMigrations: [String] { migrator.migrations }
+
+    public struct SchemaError: Error, CustomStringConvertible {
+        public let unknown: [String]
+        public var description: String {
+            "the database was written by a newer tipline (unknown migrations: \(unknown.joined(separator: ", "))); run that version or restore a backup"
+        }
+    }
+
+    func refuseNewerSchema() throws {
+        let applied = try writer.read { db in try Self.migrator.appliedIdentifiers(db) }
+        let unknown = applied.subtracting(Self.migrator.migrations)
+        if !unknown.isEmpty { throw SchemaError(unknown: unknown.sorted()) }
+    }
+
+    // MARK: - Schema
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "inbound_message") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("channel", .text).notNull()
+                t.column("provider_message_id", .text).notNull()
+                t.column("sender", .text).notNull()
+                t.column("recipient", .text)
+                t.column("body", .text)
+                t.column("received_at", .datetime).notNull()
+                t.column("via", .text).notNull().defaults(to: "sms")
+                t.column("report_number", .integer)
+                t.uniqueKey(["channel", "provider_message_id"])
+            }
+            try db.create(table: "report") { t in
+                t.column("number", .integer).primaryKey(autoincrement: true)
+                t.column("kind", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("urgent", .boolean).notNull().defaults(to: false)
+                t.column("channel", .text).notNull()
+                t.column("via", .text).notNull().defaults(to: "sms")
+                t.column("reporter", .text)
+                t.column("text", .text)
+                t.column("received_at", .datetime).notNull()
+                t.column("area_code", .text).indexed()
+                t.column("province_code", .text)
+                t.column("language", .text).notNull().defaults(to: "vi")
+                t.column("parsed", .jsonText).notNull()
+                t.column("search_key", .text)
+                t.column("assigned_to", .text)
+                t.column("acknowledged_at", .datetime)
+                t.column("closed_at", .datetime)
+                t.column("result", .text)
+                t.column("updated_at", .datetime).notNull()
+            }
+            try db.create(index: "report_received", on: "report", columns: ["received_at"])
+            // Report numbers start at 1001: short enough to type on a basic phone.
+            try db.execute(sql: "INSERT INTO sqlite_sequence (name, seq) VALUES ('report', 1000)")
+
+            try db.create(table: "report_event") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("report_number", .integer).notNull().indexed().references("report", onDelete: .cascade)
+                t.column("at", .datetime).notNull()
+                t.column("kind", .text).notNull()
+                t.column("actor", .text)
+                t.column("detail", .text)
+            }
+            try db.create(table: "outbox") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("channel", .text).notNull()
+                t.column("recipient", .text).notNull()
+                t.column("body", .text).notNull()
+                t.column("purpose", .text).notNull()
+                t.column("report_number", .integer).indexed()
+                t.column("state", .text).notNull()
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("next_attempt_at", .datetime).notNull()
+                t.column("provider_message_id", .text)
+                t.column("last_error", .text)
+                t.column("encoding", .text).notNull()
+                t.column("segments", .integer).notNull()
+                t.column("created_at", .datetime).notNull()
+                t.column("sent_at", .datetime)
+                t.column("updated_at", .datetime).notNull()
+            }
+            try db.create(index: "outbox_due", on: "outbox", columns: ["state", "next_attempt_at"])
+            try db.create(index: "outbox_provider_id", on: "outbox", columns: ["channel", "provider_message_id"])
+            try db.create(table: "opt_out") { t in
+                t.primaryKey("phone", .text)
+                t.column("at", .datetime).notNull()
+            }
+        }
+        return migrator
+    }
+}

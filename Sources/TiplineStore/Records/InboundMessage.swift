@@ -1,0 +1,49 @@
+import Foundation
+import GRDB
+
+/// A message as a provider delivered it, stored before anything is done with it.
+public struct InboundMessage: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "inbound_message"
+
+    public var id: Int64?
+    public var channel: String
+    /// The provider's id for the message (Twilio `MessageSid`): a retry carries the same one.
+    public var providerMessageID: String
+    /// E.164 sender.
+    public var sender: String
+    public var recipient: String?
+    public var body: String
+    public var receivedAt: Date
+    /// `sms` or `ussd`.
+    public var via: String
+    public var reportNumber: Int?
+
+    public init(id: Int64? = nil, channel: String, providerMessageID: String, sender: String, recipient: String?,
+                body: String, receivedAt: Date, via: String = "sms", reportNumber: Int? = nil) {
+        self.id = id
+        self.channel = channel
+        self.providerMessageID = providerMessageID
+        self.sender = sender
+        self.recipient = recipient
+        self.body = body
+        self.receivedAt = receivedAt
+        self.via = via
+        self.reportNumber = reportNumber
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, channel
+        case providerMessageID = "provider_message_id"
+        case sender, recipient, body
+        case receivedAt = "received_at"
+        case via
+        case reportNumber = "report_number"
+    }
+
+    public enum Columns {
+        public static let channel = Column(CodingKeys.channel)
+        public static let providerMessageID = Column(CodingKeys.providerMessageID)
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}

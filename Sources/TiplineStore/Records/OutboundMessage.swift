@@ -1,0 +1,82 @@
+import Foundation
+import GRDB
+import TiplineCore
+
+/// A message waiting in, or sent from, the outbox: the only way an SMS leaves tipline.
+public struct OutboundMessage: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "outbox"
+
+    /// `queued → sending → sent → delivered | failed`; `undeliverable` after the last try.
+    public enum State: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+        case queued, sending, sent, delivered, failed, undeliverable
+    }
+
+    /// Why it is sent.
+    public enum Purpose: String, Codable, Sendable, DatabaseValueConvertible {
+        /// Acknowledgement of a report to its reporter.
+        case acknowledgement
+        /// Alert to a duty officer.
+        case alert
+        /// Any other answer to a message.
+        case reply
+    }
+
+    public var id: Int64?
+    public var channel: String
+    public var recipient: String
+    public var body: String
+    public var purpose: Purpose
+    public var reportNumber: Int?
+    public var state: State
+    public var attempts: Int
+    public var nextAttemptAt: Date
+    public var providerMessageID: String?
+    public var lastError: String?
+    public var encoding: SMSText.Encoding
+    public var segments: Int
+    public var createdAt: Date
+    public var sentAt: Date?
+    public var updatedAt: Date
+
+    public init(channel: String, recipient: String, body: String, purpose: Purpose, reportNumber: Int?, at: Date) {
+        let sms = SMSText(body)
+        self.channel = channel
+        self.recipient = recipient
+        self.body = body
+        self.purpose = purpose
+        self.reportNumber = reportNumber
+        self.state = .queued
+        self.attempts = 0
+        self.nextAttemptAt = at
+        self.encoding = sms.encoding
+        self.segments = sms.segments
+        self.createdAt = at
+        self.updatedAt = at
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, channel, recipient, body, purpose
+        case reportNumber = "report_number"
+        case state, attempts
+        case nextAttemptAt = "next_attempt_at"
+        case providerMessageID = "provider_message_id"
+        case lastError = "last_error"
+        case encoding, segments
+        case createdAt = "created_at"
+        case sentAt = "sent_at"
+        case updatedAt = "updated_at"
+    }
+
+    public enum Columns {
+        public static let state = Column(CodingKeys.state)
+        public static let nextAttemptAt = Column(CodingKeys.nextAttemptAt)
+        public static let channel = Column(CodingKeys.channel)
+        public static let providerMessageID = Column(CodingKeys.providerMessageID)
+        public static let reportNumber = Column(CodingKeys.reportNumber)
+        public static let createdAt = Column(CodingKeys.createdAt)
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+extension SMSText.Encoding: DatabaseValueConvertible {}
