@@ -118,3 +118,21 @@ extension AppDatabase {
         }
     }
 }
+
+// MARK: - Duty overrides (TRUC / NGHI)
+
+extension AppDatabase {
+    /// Officers who said `TRUC` (on) or `NGHI` (off), still in force at `now`.
+    public static func dutyOverrides(_ db: Database, now: Date) throws -> (on: Set<String>, off: Set<String>) {
+        var on = Set<String>(), off = Set<String>()
+        for row in try Row.fetchAll(db, sql: "SELECT officer_id, on_duty FROM duty_override WHERE until > ?", arguments: [now]) {
+            if row["on_duty"] as Bool { on.insert(row["officer_id"]) } else { off.insert(row["officer_id"]) }
+        }
+        return (on, off)
+    }
+
+    public static func setDutyOverride(_ db: Database, officerID: String, onDuty: Bool, until: Date) throws {
+        try db.execute(sql: "INSERT OR REPLACE INTO duty_override (officer_id, on_duty, until) VALUES (?, ?, ?)",
+                       arguments: [officerID, onDuty, until])
+    }
+}

@@ -63,3 +63,28 @@ extension AppDatabase {
         try await reader.read { db in try InboundMessage.fetchCount(db) }
     }
 }
+
+extension AppDatabase {
+    public func reportCountsByStatus() async throws -> [Report.Status: Int] {
+        try await reader.read { db in
+            var counts: [Report.Status: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM report GROUP BY status") {
+                if let status = Report.Status(rawValue: row["status"]) { counts[status] = row["n"] }
+            }
+            return counts
+        }
+    }
+
+    /// Whether a write can be made now (for readiness): takes the write lock and rolls back.
+    public func isWritable() async -> Bool {
+        do {
+            try await writer.writeWithoutTransaction { db in
+                try db.execute(sql: "BEGIN IMMEDIATE")
+                try db.execute(sql: "ROLLBACK")
+            }
+            return true
+        } catch {
+            return false
+        }
+    }
+}

@@ -125,6 +125,11 @@ public struct AppDatabase: Sendable {
             }
             try db.create(index: "outbox_due", on: "outbox", columns: ["state", "next_attempt_at"])
             try db.create(index: "outbox_provider_id", on: "outbox", columns: ["channel", "provider_message_id"])
+            try db.create(table: "duty_override") { t in
+                t.primaryKey("officer_id", .text)
+                t.column("on_duty", .boolean).notNull()
+                t.column("until", .datetime).notNull()
+            }
             try db.create(table: "opt_out") { t in
                 t.primaryKey("phone", .text)
                 t.column("at", .datetime).notNull()

@@ -1,0 +1,126 @@
+/// The texts tipline sends, by key and language, from `config/replies.yaml`.
+///
+/// Every rendered reply must fit one GSM-7 segment: no diacritics, at most 160 characters. Placeholders are
+/// written `{name}`. A reply to a reporter never carries the child's details: phones are shared.
+public struct ReplyCatalogue: Sendable {
+    public enum Key: String, Sendable, CaseIterable {
+        case ackTip = "ack_tip"
+        case ackPartial = "ack_partial"
+        case ackAlert = "ack_alert"
+        case ackUnknown = "ack_unknown"
+        case duplicate
+        case help
+        case addOK = "add_ok"
+        case homeOK = "home_ok"
+        case status
+        case statusOpen = "status_open"
+        case statusAcknowledged = "status_acknowledged"
+        case statusHome = "status_home"
+        case statusClosed = "status_closed"
+        case statusPartial = "status_partial"
+        case notFound = "not_found"
+        case needNumber = "need_number"
+        case stopOK = "stop_ok"
+        case startOK = "start_ok"
+        case missingAge = "missing_age"
+        case missingOrigin = "missing_origin"
+        case missingDestination = "missing_destination"
+        case officerAckOK = "officer_ack_ok"
+        case officerAlreadyTaken = "officer_already_taken"
+        case officerPassOK = "officer_pass_ok"
+        case officerCloseOK = "officer_close_ok"
+        case officerNoteOK = "officer_note_ok"
+        case officerHomeOK = "officer_home_ok"
+        case officerList = "officer_list"
+        case officerListEmpty = "officer_list_empty"
+        case officerShow = "officer_show"
+        case officerDutyOn = "officer_duty_on"
+        case officerDutyOff = "officer_duty_off"
+        case officerAlert = "officer_alert"
+        case officerAlertUrgent = "officer_alert_urgent"
+        case reporterHandled = "reporter_handled"
+    }
+
+    public let texts: [ParsedMessage.Language: [Key: String]]
+
+    public init(texts: [ParsedMessage.Language: [Key: String]]) {
+        self.texts = texts
+    }
+
+    public struct Problem: Sendable, CustomStringConvertible {
+        public var language: ParsedMessage.Language
+        public var key: String
+        public var problem: String
+        public var description: String { "\(language.rawValue).\(key): \(problem)" }
+    }
+
+    /// Keys missing in a language, and texts that are not GSM-7 or too long with their placeholders filled at their longest.
+    public func problems() -> [Problem] {
+        var problems: [Problem] = []
+        for language in ParsedMessage.Language.allCases {
+            for key in Key.allCases {
+                guard let template = texts[language]?[key] else {
+                    problems.append(Problem(language: language, key: key.rawValue, problem: "missing"))
+                    continue
+                }
+                let rendered = ReplyCatalogue.fill(template, ReplyCatalogue.longestValues)
+                if SMSText.gsm7Septets(rendered) == nil {
+                    problems.append(Problem(language: language, key: key.rawValue, problem: "not GSM-7 (remove diacritics and special characters)"))
+                } else if key != .officerAlert, key != .officerAlertUrgent, key != .officerList, key != .officerShow,
+                          SMSText.gsm7Septets(rendered)! > 160 {
+                    problems.append(Problem(language: language, key: key.rawValue,
+                                            problem: "\(SMSText.gsm7Septets(rendered)!) characters with placeholders filled; at most 160"))
+                }
+            }
+        }
+        return problems
+    }
+
+    /// Placeholder values at their longest, for checking lengths.
+    public static let longestValues: [String: String] = [
+        "number": "99999", "missing": "tuoi, xa, noi den", "status": "can bo dang xu ly, cho ket qua",
+        "officer": "Nguyen Thi Thanh Huong", "time": "23:59 31/12", "keyword": "CHUYEN", "cases": "", "summary": "",
+        "details": "", "until": "23:59",
+    ]
+
+    /// The text for `key` in `language` with its placeholders filled (English falls back to Vietnamese).
+    public func render(_ key: Key, _ language: ParsedMessage.Language, _ values: [String: String] = [:]) -> String {
+        let template = texts[language]?[key] ?? texts[.vi]?[key] ?? key.rawValue
+        return SMSText.truncated(TextFolding.asciiFold(ReplyCatalogue.fill(template, values)))
+    }
+
+    static func fill(_ template: String, _ values: [String: String]) -> String {
+        var out = template
+        for (name, value) in values {
+            out = out.replacingOccurrences(of: "{\(name)}", with: value)
+        }
+        return out
+    }
+}
+
+extension String {
+    func replacingOccurrences(of target: String, with replacement: String) -> String {
+        guard !target.isEmpty else { return self }
+        var result = ""
+        var rest = Substring(self)
+        while let range = rest.range(of: target) {
+            result += rest[..<range.lowerBound]
+            result += replacement
+            rest = rest[range.upperBound...]
+        }
+        return result + rest
+    }
+}
+
+extension Substring {
+    func range(of target: String) -> Range<Substring.Index>? {
+        var index = startIndex
+        while index < endIndex {
+            if self[index...].hasPrefix(target) {
+                return index..<self.index(index, offsetBy: target.count)
+            }
+            index = self.index(after: index)
+        }
+        return nil
+    }
+}

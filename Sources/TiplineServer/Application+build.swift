@@ -1,0 +1,78 @@
+import CurlHTTP
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import TiplineCore
+import TiplineProviders
+import TiplineStore
+
+/// The parts of a running tipline, built once and shared by the HTTP routes and the background services.
+public struct TiplineRuntime: Sendable {
+    public let deployment: DeploymentHolder
+    public let database: AppDatabase
+    public let client: CurlClient
+    public let dispatcher: OutboxDispatcher
+    public let intake: Intake
+    public let simulator: SimulatorInbox
+    public let metrics: TiplineMetrics
+    public let providers: [String: any SMSProvider]
+    public let clock: @Sendable () -> Date
+    public let logger: Logger
+
+    /// Opens the database (running migrations) and wires the services for `deployment`.
+    public static func make(deployment: Deployment, logger: Logger = Logger(label: "tipline"),
+                            clock: @escaping @Sendable () -> Date = { Date() }) throws -> TiplineRuntime {
+        let settings = deployment.settings
+        let database = try AppDatabase.open(path: settings.databasePath, durable: settings.durableDatabase)
+        var providers: [String: any SMSProvider] = [:]
+        for (name, var channel) in settings.channels {
+            if channel.provider == .simulator {
+                // The simulator answers on this server's own listening address.
+                let host = settings.host == "0.0.0.0" || settings.host == "::" ? "127.0.0.1" : settings.host
+                channel.baseURL = "http://\(host):\(settings.port)/simulator"
+            }
+            providers[name] = makeProvider(channel)
+        }
+        let client = CurlClient(logger: logger)
+        let metrics = TiplineMetrics()
+        let dispatcher = OutboxDispatcher(database: database, providers: providers, client: client, settings: settings.outbox,
+                                          clock: clock, metrics: metrics, logger: logger)
+        let holder = DeploymentHolder(deployment)
+        let intake = Intake(deployment: holder, database: database, batcher: WriteBatcher(writer: database.writer),
+                            clock: clock, onQueued: { [dispatcher] in dispatcher.wake() }, logger: logger)
+        return TiplineRuntime(deployment: holder, database: database, client: client, dispatcher: dispatcher, intake: intake,
+                              simulator: SimulatorInbox(), metrics: metrics, providers: providers, clock: clock, logger: logger)
+    }
+}
+
+/// The HTTP routes of tipline.
+public func buildRouter(_ runtime: TiplineRuntime) -> Router<TiplineRequestContext> {
+    let router = Router(context: TiplineRequestContext.self)
+    let settings = runtime.deployment.current.settings
+    ChannelController(providers: runtime.providers, intake: runtime.intake,
+                      deliveryReports: DeliveryReports(database: runtime.database, clock: runtime.clock),
+                      maxBodyBytes: settings.maxBodyBytes, metrics: runtime.metrics, logger: runtime.logger)
+        .addRoutes(to: router)
+    HealthController(database: runtime.database, dispatcher: runtime.dispatcher, metrics: runtime.metrics, clock: runtime.clock)
+        .addRoutes(to: router)
+    SimulatorController(inbox: runtime.simulator, intake: runtime.intake,
+                        channel: settings.channels.values.first { $0.provider == .simulator }?.name)
+        .addRoutes(to: router)
+    return router
+}
+
+/// The tipline application: HTTP server, outbox dispatcher and HTTP client, with graceful shutdown in that order.
+public func buildApplication(_ runtime: TiplineRuntime, port: Int? = nil,
+                             onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    let settings = runtime.deployment.current.settings
+    var app = Application(
+        router: buildRouter(runtime),
+        configuration: .init(address: .hostname(settings.host, port: port ?? settings.port), serverName: "tipline"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+        logger: runtime.logger
+    )
+    // Services stop in reverse order: the server first (no new webhooks), then the dispatcher, then the client.
+    app.addServices(runtime.client, runtime.dispatcher)
+    return app
+}

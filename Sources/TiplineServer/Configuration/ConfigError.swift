@@ -1,0 +1,25 @@
+/// A configuration problem, naming the file, the line when known, the key and what would fix it.
+public struct ConfigError: Error, CustomStringConvertible, Sendable {
+    public var file: String
+    public var line: Int?
+    public var key: String
+    public var problem: String
+
+    public init(file: String, line: Int? = nil, key: String, problem: String) {
+        self.file = file
+        self.line = line
+        self.key = key
+        self.problem = problem
+    }
+
+    public var description: String {
+        let place = line.map { "\(file):\($0)" } ?? file
+        return key.isEmpty ? "\(place): \(problem)" : "\(place): \(key): \(problem)"
+    }
+}
+
+/// Several problems found in one check.
+public struct ConfigErrors: Error, CustomStringConvertible, Sendable {
+    public var errors: [ConfigError]
+    public var description: String { errors.map(\.description).joined(separator: "\n") }
+}

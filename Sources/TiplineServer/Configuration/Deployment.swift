@@ -1,0 +1,226 @@
+import Foundation
+import TiplineCore
+import Yams
+
+/// Everything a running tipline reads from `config/`: settings, reference data, roster and replies, checked together.
+public struct Deployment: Sendable {
+    public var settings: Settings
+    public var gazetteer: Gazetteer
+    public var roster: DutyRoster
+    public var replies: ReplyCatalogue
+    public var parser: ReportParser
+    /// Things worth knowing that do not stop the daemon (communes nobody covers).
+    public var warnings: [String]
+
+    /// Loads and checks the whole deployment; throws every problem found.
+    public static func load(configPath: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Deployment {
+        let settings = try Settings.load(path: configPath, environment: environment)
+        return try load(settings: settings)
+    }
+
+    public static func load(settings: Settings) throws -> Deployment {
+        var errors: [ConfigError] = []
+        func read(_ path: String, key: String) -> String? {
+            do {
+                return try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                errors.append(ConfigError(file: settings.configPath, key: key, problem: "cannot read '\(path)': \(error.localizedDescription)"))
+                return nil
+            }
+        }
+        var areas: [Area] = []
+        var places: [Place] = []
+        if let text = read(settings.areasPath, key: "reference.areas") {
+            do { areas = try ReferenceData.areas(csv: text) } catch {
+                errors.append(ConfigError(file: settings.areasPath, key: "", problem: "\(error)"))
+            }
+        }
+        if let text = read(settings.placesPath, key: "reference.places") {
+            do { places = try ReferenceData.places(csv: text) } catch {
+                errors.append(ConfigError(file: settings.placesPath, key: "", problem: "\(error)"))
+            }
+        }
+        let gazetteer = Gazetteer(areas: areas, places: places)
+        var roster = DutyRoster(officers: [], timeZone: settings.timeZone)
+        if let text = read(settings.rosterPath, key: "reference.roster") {
+            do {
+                roster = try RosterFile.parse(text, file: settings.rosterPath, gazetteer: gazetteer, timeZone: settings.timeZone)
+            } catch let error as ConfigErrors {
+                errors += error.errors
+            } catch let error as ConfigError {
+                errors.append(error)
+            }
+        }
+        var replies = ReplyCatalogue(texts: [:])
+        if let text = read(settings.repliesPath, key: "reference.replies") {
+            do {
+                replies = try ReplyFile.parse(text, file: settings.repliesPath)
+            } catch let error as ConfigErrors {
+                errors += error.errors
+            } catch let error as ConfigError {
+                errors.append(error)
+            }
+        }
+        guard errors.isEmpty else { throw ConfigErrors(errors: errors) }
+
+        var warnings: [String] = []
+        let uncovered = areas.filter { area in !roster.officers.contains { $0.role == .officer && $0.covers(area) } }
+        if !uncovered.isEmpty {
+            let provinces = Set(uncovered.map(\.province)).sorted().joined(separator: ", ")
+            warnings.append("\(uncovered.count) of \(areas.count) communes have no officer in \(settings.rosterPath) (\(provinces)); their reports go to the province supervisors")
+        }
+        return Deployment(settings: settings, gazetteer: gazetteer, roster: roster, replies: replies,
+                          parser: ReportParser(gazetteer: gazetteer, timeZone: settings.timeZone), warnings: warnings)
+    }
+}
+
+/// `config/roster.yaml`: officers, the areas they cover, their shifts and exceptions.
+enum RosterFile {
+    static let days = ["mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7]
+
+    static func parse(_ text: String, file: String, gazetteer: Gazetteer, timeZone: TimeZone) throws -> DutyRoster {
+        let yaml = try YAMLReader(file: file, text: text)
+        var officers: [Officer] = []
+        var errors: [ConfigError] = []
+        var ids = Set<String>()
+        var phones = Set<String>()
+        let provinceCodes = Set(gazetteer.areas.map(\.provinceCode))
+        for (path, item) in try yaml.items("officers") {
+            do {
+                func fail(_ key: String, _ problem: String) -> ConfigError {
+                    ConfigError(file: file, line: item.node(key)?.mark.map { $0.line } ?? item.line, key: "\(path).\(key)", problem: problem)
+                }
+                let id = try item.requiredString("id", hint: "a short unique id such as lungcu-police")
+                guard ids.insert(id).inserted else { throw fail("id", "'\(id)' is used by another officer") }
+                let name = try item.requiredString("name", hint: "the officer's name")
+                let rawPhone = try item.requiredString("phone", hint: "the officer's mobile number")
+                guard let phone = PhoneNumber.normalise(rawPhone) else {
+                    throw fail("phone", "'\(rawPhone)' is not a phone number (write +84912345678 or 0912345678)")
+                }
+                guard phones.insert(phone).inserted else { throw fail("phone", "\(PhoneNumber.mask(phone)) is used by another officer") }
+                let role = try item.choice("role", default: Officer.Role.officer)
+                let areas = try item.stringList("areas")
+                for code in areas where gazetteer.area(code: code) == nil {
+                    throw fail("areas", "'\(code)' is not an area code in areas.csv")
+                }
+                let provinces = try item.stringList("provinces")
+                for code in provinces where !provinceCodes.contains(code) {
+                    throw fail("provinces", "'\(code)' is not a province code in areas.csv (known: \(provinceCodes.sorted().joined(separator: ", ")))")
+                }
+                if role == .officer, areas.isEmpty, provinces.isEmpty {
+                    throw fail("areas", "an officer must cover at least one area (areas: [code, …]) or province")
+                }
+                var shifts: [Shift] = []
+                for (shiftPath, shift) in try item.items("shifts") {
+                    shifts.append(try parseShift(shift, path: "\(path).\(shiftPath)", file: file))
+                }
+                var exceptions: [DutyException] = []
+                for (exceptionPath, exception) in try item.items("exceptions") {
+                    exceptions.append(try parseException(exception, path: "\(path).\(exceptionPath)", file: file))
+                }
+                officers.append(Officer(id: id, name: name, phone: phone, role: role, areas: Set(areas), provinces: Set(provinces),
+                                        shifts: shifts, exceptions: exceptions))
+            } catch let error as ConfigError {
+                errors.append(error.key.hasPrefix("officers") ? error : ConfigError(file: error.file, line: error.line, key: "\(path).\(error.key)", problem: error.problem))
+            }
+        }
+        if officers.isEmpty, errors.isEmpty {
+            errors.append(ConfigError(file: file, key: "officers", problem: "the roster has no officers: nobody would be alerted"))
+        }
+        if !officers.contains(where: { $0.role == .hotline }), errors.isEmpty {
+            errors.append(ConfigError(file: file, key: "officers", problem: "add at least one officer with role: hotline, the last resort for every report"))
+        }
+        guard errors.isEmpty else { throw ConfigErrors(errors: errors) }
+        return DutyRoster(officers: officers, timeZone: timeZone)
+    }
+
+    static func parseShift(_ shift: YAMLReader, path: String, file: String) throws(ConfigError) -> Shift {
+        func fail(_ key: String, _ problem: String) -> ConfigError {
+            ConfigError(file: file, line: shift.node(key)?.mark.map { $0.line } ?? shift.line, key: "\(path).\(key)", problem: problem)
+        }
+        var days = Set<Int>()
+        for item in try shift.stringList("days") {
+            let parts = item.lowercased().split(separator: "-").map(String.init)
+            guard parts.allSatisfy({ RosterFile.days[$0] != nil }), (1...2).contains(parts.count) else {
+                throw fail("days", "'\(item)' is not a day or range of days (mon, tue, …, sun; mon-fri)")
+            }
+            let first = RosterFile.days[parts[0]]!, last = RosterFile.days[parts.last!]!
+            var day = first
+            while true {
+                days.insert(day)
+                if day == last { break }
+                day = day % 7 + 1
+            }
+        }
+        if days.isEmpty { throw fail("days", "is missing: the days the shift starts on (mon-fri)") }
+        let fromText = try shift.requiredString("from", hint: "the start time, HH:MM")
+        let toText = try shift.requiredString("to", hint: "the end time, HH:MM, or HH:MM+1 for the next day")
+        guard let start = minutes(fromText), start < 1440 else { throw fail("from", "'\(fromText)' is not a time HH:MM") }
+        let nextDay = toText.hasSuffix("+1")
+        guard let end = minutes(nextDay ? String(toText.dropLast(2)) : toText), end <= 1440 else {
+            throw fail("to", "'\(toText)' is not a time HH:MM (or HH:MM+1 for the next day)")
+        }
+        if nextDay {
+            guard end < start || (end <= start) else { throw fail("to", "'\(toText)' with +1 would make the shift longer than a day") }
+        } else if end <= start {
+            throw fail("to", "the shift ends (\(toText)) before it starts (\(fromText)); write \"\(toText)+1\" for a shift that runs past midnight")
+        }
+        return Shift(days: days, start: start, end: end == 1440 ? 0 : end)
+    }
+
+    static func parseException(_ exception: YAMLReader, path: String, file: String) throws(ConfigError) -> DutyException {
+        func fail(_ key: String, _ problem: String) -> ConfigError {
+            ConfigError(file: file, line: exception.node(key)?.mark.map { $0.line } ?? exception.line, key: "\(path).\(key)", problem: problem)
+        }
+        let fromText = try exception.requiredString("from", hint: "the first day, YYYY-MM-DD")
+        guard let from = date(fromText) else { throw fail("from", "'\(fromText)' is not a date YYYY-MM-DD") }
+        let toText = try exception.string("to", default: fromText)
+        guard let to = date(toText) else { throw fail("to", "'\(toText)' is not a date YYYY-MM-DD") }
+        guard from <= to else { throw fail("to", "ends (\(toText)) before it starts (\(fromText))") }
+        let duty = try exception.string("duty", default: "off")
+        guard duty == "off" || duty == "on" else { throw fail("duty", "must be off (leave, holiday) or on (an extra day), not '\(duty)'") }
+        return DutyException(from: from, to: to, onDuty: duty == "on", note: try exception.string("note"))
+    }
+
+    static func minutes(_ text: String) -> Int? {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let hours = Int(parts[0]), let minutes = Int(parts[1]), (0...24).contains(hours), (0..<60).contains(minutes) else { return nil }
+        return hours * 60 + minutes
+    }
+
+    static func date(_ text: String) -> LocalDate? {
+        let parts = text.split(separator: "-").compactMap { Int($0) }
+        guard parts.count == 3 else { return nil }
+        let date = LocalDate(year: parts[0], month: parts[1], day: parts[2])
+        return date.isValid ? date : nil
+    }
+}
+
+/// `config/replies.yaml`: reply texts by language and key.
+enum ReplyFile {
+    static func parse(_ text: String, file: String) throws -> ReplyCatalogue {
+        let yaml = try YAMLReader(file: file, text: text)
+        var texts: [ParsedMessage.Language: [ReplyCatalogue.Key: String]] = [:]
+        var errors: [ConfigError] = []
+        for language in try yaml.keys("") {
+            guard let lang = ParsedMessage.Language(rawValue: language) else {
+                errors.append(yaml.error(language, "unknown language (known: vi, en)"))
+                continue
+            }
+            for key in try yaml.keys(language) {
+                guard let replyKey = ReplyCatalogue.Key(rawValue: key) else {
+                    errors.append(yaml.error("\(language).\(key)", "unknown reply key"))
+                    continue
+                }
+                texts[lang, default: [:]][replyKey] = try yaml.string("\(language).\(key)")
+            }
+        }
+        let catalogue = ReplyCatalogue(texts: texts)
+        for problem in catalogue.problems() {
+            let path = "\(problem.language.rawValue).\(problem.key)"
+            errors.append(ConfigError(file: file, line: yaml.node(path)?.mark.map { $0.line }, key: path, problem: problem.problem))
+        }
+        guard errors.isEmpty else { throw ConfigErrors(errors: errors) }
+        return catalogue
+    }
+}

@@ -1,0 +1,291 @@
+import Foundation
+import GRDB
+import TiplineCore
+import TiplineStore
+
+/// What one inbound message does to the store, inside the intake's write transaction.
+///
+/// Reports are created and routed, officer commands change cases, and every answer is queued in the outbox —
+/// so the message, its effects and its replies commit together or not at all.
+struct MessageHandler {
+    let db: Database
+    let deployment: Deployment
+    let now: Date
+    let sender: String
+    let channel: String
+    let replyChannel: String
+    let via: String
+
+    var replies: ReplyCatalogue { deployment.replies }
+    var roster: DutyRoster { deployment.roster }
+
+    init(db: Database, deployment: Deployment, now: Date, sender: String, channel: String, replyChannel: String, via: String) {
+        self.db = db
+        self.deployment = deployment
+        self.now = now
+        self.sender = sender
+        self.channel = channel
+        self.replyChannel = replyChannel
+        self.via = via
+    }
+
+    mutating func handle(_ message: InboundMessage, parsed: ParsedMessage) throws -> Intake.Outcome {
+        var inbound = message
+        // Exactly once: a provider retry carries the same id; the unique key turns it away, even when it races.
+        try inbound.insert(db, onConflict: .ignore)
+        guard db.changesCount == 1, inbound.id != nil else { return .duplicate }
+
+        let report: Int?
+        if parsed.kind == .command, let command = parsed.command {
+            report = try handleCommand(command, parsed: parsed)
+        } else {
+            report = try openReport(parsed, text: message.body, status: .open)
+        }
+        if let report {
+            try db.execute(sql: "UPDATE inbound_message SET report_number = ? WHERE id = ?", arguments: [report, inbound.id])
+        }
+        return .stored(report: report)
+    }
+
+    // MARK: - Reports
+
+    /// Stores a report, routes a tip or an alert to the officers on duty, and acknowledges it to the reporter.
+    mutating func openReport(_ parsed: ParsedMessage, text: String?, status: Report.Status) throws -> Int {
+        let area = parsed.origin.areaCode.flatMap(deployment.gazetteer.area(code:))
+        var report = Report(parsed: parsed, status: status, channel: channel, via: via, reporter: sender, text: text,
+                            receivedAt: now, provinceCode: area?.provinceCode)
+        try report.insert(db)
+        let number = report.number!
+        try event(number, "received", actor: "reporter", detail: "\(parsed.kind.rawValue) via \(via) on \(channel)")
+        if !parsed.missing.isEmpty { try event(number, "parsed", detail: "missing: \(parsed.missing.joined(separator: ", "))") }
+
+        if (parsed.kind == .tip || parsed.kind == .alert), status == .open {
+            try route(number, parsed: parsed, area: area)
+        }
+        if status != .partial {
+            let language = parsed.language
+            switch parsed.kind {
+            case .alert:
+                try reply(.ackAlert, language, ["number": "\(number)"], report: number, purpose: .acknowledgement)
+            case .tip where !parsed.missing.isEmpty:
+                let missing = parsed.missing.map { field -> String in
+                    let key = ReplyCatalogue.Key(rawValue: "missing_\(field)") ?? .missingOrigin
+                    return replies.render(key, language)
+                }.joined(separator: ", ")
+                try reply(.ackPartial, language, ["number": "\(number)", "missing": missing], report: number, purpose: .acknowledgement)
+            case .tip:
+                try reply(.ackTip, language, ["number": "\(number)"], report: number, purpose: .acknowledgement)
+            default:
+                try reply(.ackUnknown, language, ["number": "\(number)"], report: number, purpose: .acknowledgement)
+            }
+        }
+        return number
+    }
+
+    /// Queues an alert to each officer the roster names for the report's commune (or province, or hotline).
+    func route(_ number: Int, parsed: ParsedMessage, area: Area?) throws {
+        let overrides = try AppDatabase.dutyOverrides(db, now: now)
+        let routing = roster.route(area: area, at: now, extraOnDuty: overrides.on, offDuty: overrides.off)
+        let text = OfficerAlert.text(number: number, report: parsed, catalogue: replies)
+        for officer in routing.officers {
+            var alert = OutboundMessage(channel: deployment.settings.outboundChannel, recipient: officer.phone, body: text,
+                                        purpose: .alert, reportNumber: number, at: now)
+            try alert.insert(db)
+        }
+        try event(number, "routed", detail: "\(routing.level.rawValue): \(routing.officers.map(\.id).joined(separator: ", "))")
+    }
+
+    // MARK: - Commands
+
+    mutating func handleCommand(_ command: ParsedMessage.Command, parsed: ParsedMessage) throws -> Int? {
+        let language = parsed.language
+        let officer = roster.officer(phone: sender)
+        if command.isOfficerCommand, officer == nil {
+            // Only registered officers: anyone else gets the reporter's help, and the attempt is kept.
+            try reply(.help, language)
+            return nil
+        }
+        switch command {
+        case .help:
+            try reply(.help, language)
+            return nil
+        case .stop:
+            try AppDatabase.setOptOut(db, phone: sender, optedOut: true, at: now)
+            try reply(.stopOK, language, force: true)
+            return nil
+        case .start:
+            try AppDatabase.setOptOut(db, phone: sender, optedOut: false, at: now)
+            try reply(.startOK, language)
+            return nil
+        case .dutyOn, .dutyOff:
+            let until = endOfDay()
+            try AppDatabase.setDutyOverride(db, officerID: officer!.id, onDuty: command == .dutyOn, until: until)
+            try reply(command == .dutyOn ? .officerDutyOn : .officerDutyOff, language, ["until": "23:59"])
+            return nil
+        case .list:
+            try listCases(officer!, language: language)
+            return nil
+        default:
+            break
+        }
+        guard let number = parsed.number else {
+            try reply(.needNumber, language, ["keyword": keywordWord(command, language)])
+            return nil
+        }
+        guard var report = try Report.fetchOne(db, key: number), report.kind != .command else {
+            try reply(.notFound, language, ["number": "\(number)"])
+            return nil
+        }
+        let isReporter = report.reporter == sender
+        let actor = officer?.id ?? "reporter"
+        switch command {
+        case .status:
+            guard isReporter else {
+                try reply(.notFound, language, ["number": "\(number)"])
+                return nil
+            }
+            let statusKey = ReplyCatalogue.Key(rawValue: "status_\(report.status.rawValue)") ?? .statusOpen
+            try reply(.status, language, ["number": "\(number)", "status": replies.render(statusKey, language)], report: number)
+        case .add:
+            guard isReporter || officer != nil else {
+                try reply(.notFound, language, ["number": "\(number)"])
+                return nil
+            }
+            try event(number, "note", actor: actor, detail: parsed.note)
+            try touch(&report)
+            try reply(officer != nil && !isReporter ? .officerNoteOK : .addOK, language, ["number": "\(number)"], report: number)
+        case .home:
+            guard isReporter || officer != nil else {
+                try reply(.notFound, language, ["number": "\(number)"])
+                return nil
+            }
+            if report.status != .closed { report.status = .home }
+            try event(number, "home", actor: actor, detail: parsed.note)
+            try touch(&report)
+            try reply(officer != nil && !isReporter ? .officerHomeOK : .homeOK, language, ["number": "\(number)"], report: number)
+        case .ack:
+            if let holder = report.assignedTo, holder != officer!.id {
+                let name = roster.officer(id: holder)?.name ?? holder
+                try reply(.officerAlreadyTaken, language, [
+                    "number": "\(number)", "officer": TextFolding.asciiFold(name), "time": localTime(report.acknowledgedAt ?? now),
+                ], report: number)
+                try event(number, "ack_refused", actor: actor, detail: "already taken by \(holder)")
+            } else {
+                if report.assignedTo == nil {
+                    report.assignedTo = officer!.id
+                    report.acknowledgedAt = now
+                    if report.status == .open { report.status = .acknowledged }
+                    try event(number, "acknowledged", actor: actor)
+                    try touch(&report)
+                }
+                try reply(.officerAckOK, language, ["number": "\(number)"], report: number)
+            }
+        case .pass:
+            try event(number, "passed", actor: actor, detail: parsed.note)
+            if report.assignedTo == officer!.id {
+                report.assignedTo = nil
+                report.status = .open
+            }
+            try touch(&report)
+            // Passing on goes to the province's supervisors now, then hotline.
+            let area = report.areaCode.flatMap(deployment.gazetteer.area(code:))
+            let routing = roster.route(area: nil, provinceCode: area?.provinceCode ?? report.provinceCode, at: now)
+            let text = OfficerAlert.text(number: number, report: report.parsed, catalogue: replies)
+            for next in routing.officers where next.id != officer!.id {
+                var alert = OutboundMessage(channel: deployment.settings.outboundChannel, recipient: next.phone, body: text,
+                                            purpose: .alert, reportNumber: number, at: now)
+                try alert.insert(db)
+            }
+            try event(number, "escalated", actor: actor, detail: "\(routing.level.rawValue): \(routing.officers.map(\.id).joined(separator: ", "))")
+            try reply(.officerPassOK, language, ["number": "\(number)"], report: number)
+        case .close:
+            report.status = .closed
+            report.closedAt = now
+            report.result = parsed.note
+            if report.assignedTo == nil { report.assignedTo = officer!.id }
+            try event(number, "closed", actor: actor, detail: parsed.note)
+            try touch(&report)
+            try reply(.officerCloseOK, language, ["number": "\(number)"], report: number)
+            if deployment.settings.notifyReporterOnClose, let reporter = report.reporter, reporter != sender {
+                try queue(to: reporter, channel: report.channel == channel ? channel : report.channel,
+                          text: replies.render(.reporterHandled, report.language, ["number": "\(number)"]), report: number, purpose: .reply)
+            }
+        case .show:
+            let summary = "\(report.status.rawValue), " + OfficerAlert.summary(report.parsed, language: language)
+            try reply(.officerShow, language, ["number": "\(number)", "summary": summary], report: number, maxSegments: 3)
+        default:
+            try reply(.help, language)
+        }
+        return number
+    }
+
+    func listCases(_ officer: Officer, language: ParsedMessage.Language) throws {
+        let open = try Report
+            .filter([Report.Status.open, .acknowledged, .home].contains(Report.Columns.status))
+            .filter(Report.Columns.assignedTo == officer.id || officer.areas.contains(Report.Columns.areaCode)
+                    || officer.provinces.contains(Report.Columns.provinceCode))
+            .order(Report.Columns.urgent.desc, Report.Columns.number.desc)
+            .limit(12)
+            .fetchAll(db)
+        guard !open.isEmpty else {
+            try reply(.officerListEmpty, language)
+            return
+        }
+        let cases = open.map { report in
+            (report.urgent ? "!" : "") + "\(report.number!)" + (report.assignedTo == officer.id ? "*" : "")
+        }.joined(separator: " ")
+        try reply(.officerList, language, ["cases": cases], maxSegments: 3)
+    }
+
+    // MARK: - Helpers
+
+    func keywordWord(_ command: ParsedMessage.Command, _ language: ParsedMessage.Language) -> String {
+        let vi: [ParsedMessage.Command: String] = [.add: "BS", .home: "VE", .status: "KT", .ack: "NHAN", .pass: "CHUYEN", .close: "XONG", .show: "XEM"]
+        let en: [ParsedMessage.Command: String] = [.add: "ADD", .home: "HOME", .status: "STATUS", .ack: "ACK", .pass: "PASS", .close: "DONE", .show: "SHOW"]
+        return (language == .en ? en : vi)[command] ?? "KT"
+    }
+
+    func touch(_ report: inout Report) throws {
+        report.updatedAt = now
+        try report.update(db)
+    }
+
+    func event(_ number: Int, _ kind: String, actor: String? = "system", detail: String? = nil) throws {
+        var event = ReportEvent(reportNumber: number, at: now, kind: kind, actor: actor, detail: detail)
+        try event.insert(db)
+    }
+
+    /// Queues a reply to the sender; nothing to a number that sent STOP, except the confirmation itself.
+    func reply(_ key: ReplyCatalogue.Key, _ language: ParsedMessage.Language, _ values: [String: String] = [:],
+               report: Int? = nil, purpose: OutboundMessage.Purpose = .reply, force: Bool = false, maxSegments: Int = 1) throws {
+        var text = replies.render(key, language, values)
+        if maxSegments > 1 {
+            // Lists and case summaries may take up to three segments.
+            text = TextFolding.asciiFold(replies.texts[language]?[key].map { template in
+                values.reduce(template) { $0.replacingOccurrences(of: "{\($1.key)}", with: $1.value) }
+            } ?? text)
+            text = SMSText.truncated(text, toSeptets: 153 * maxSegments)
+        }
+        try queue(to: sender, channel: replyChannel, text: text, report: report, purpose: purpose, force: force)
+    }
+
+    func queue(to recipient: String, channel: String, text: String, report: Int?, purpose: OutboundMessage.Purpose, force: Bool = false) throws {
+        if !force, try AppDatabase.isOptedOut(db, phone: recipient) { return }
+        var message = OutboundMessage(channel: channel, recipient: recipient, body: text, purpose: purpose, reportNumber: report, at: now)
+        try message.insert(db)
+    }
+
+    func localTime(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.timeZone = deployment.settings.timeZone
+        formatter.dateFormat = "HH:mm dd/MM"
+        return formatter.string(from: date)
+    }
+
+    func endOfDay() -> Date {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = deployment.settings.timeZone
+        let start = calendar.startOfDay(for: now)
+        return calendar.date(byAdding: .day, value: 1, to: start)!
+    }
+}

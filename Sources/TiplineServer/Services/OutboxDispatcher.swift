@@ -1,0 +1,174 @@
+import CurlHTTP
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import TiplineProviders
+import TiplineStore
+
+/// Sends the outbox through each channel's provider, and records what happened.
+///
+/// On start, messages left `sending` by a crash go back to the queue (so a crash between send and record may
+/// resend once, never more). Retryable failures back off exponentially with jitter up to `max_attempts`;
+/// permanent ones stop at once. Each channel is held to its segments-per-second limit.
+/// On graceful shutdown it stops claiming new messages and lets the sends in flight finish.
+public final class OutboxDispatcher: Service, CustomStringConvertible {
+    public let description = "OutboxDispatcher"
+    let database: AppDatabase
+    let providers: [String: any SMSProvider]
+    let client: CurlClient
+    let settings: Settings.OutboxSettings
+    let clock: @Sendable () -> Date
+    let logger: Logger
+    let metrics: TiplineMetrics
+    private let wakeups: AsyncStream<Void>
+    private let wakeupContinuation: AsyncStream<Void>.Continuation
+    private let pacing = Mutex<[String: Date]>([:])
+    private let running = Atomic<Bool>(false)
+
+    init(database: AppDatabase, providers: [String: any SMSProvider], client: CurlClient, settings: Settings.OutboxSettings,
+         clock: @escaping @Sendable () -> Date, metrics: TiplineMetrics, logger: Logger) {
+        self.database = database
+        self.providers = providers
+        self.client = client
+        self.settings = settings
+        self.clock = clock
+        self.metrics = metrics
+        self.logger = logger
+        (wakeups, wakeupContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Something was queued: look at the outbox now rather than at the next poll.
+    public func wake() {
+        wakeupContinuation.yield()
+    }
+
+    public var isRunning: Bool { running.load(ordering: .relaxed) }
+
+    public func run() async throws {
+        let requeued = try await database.requeueInterruptedSends(now: clock())
+        if requeued > 0 {
+            logger.notice("messages interrupted mid-send returned to the queue", metadata: ["count": "\(requeued)"])
+        }
+        running.store(true, ordering: .relaxed)
+        defer { running.store(false, ordering: .relaxed) }
+        try await withGracefulShutdownHandler {
+            var iterator = wakeups.makeAsyncIterator()
+            while !Task.isShuttingDownGracefully, !Task.isCancelled {
+                let batch: [OutboundMessage]
+                do {
+                    batch = try await database.claimDueMessages(now: clock(), limit: settings.concurrency)
+                } catch {
+                    logger.error("outbox unreadable; retrying", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: .seconds(1))
+                    continue
+                }
+                if batch.isEmpty {
+                    await waitForWork(&iterator)
+                    continue
+                }
+                await withTaskGroup(of: Void.self) { group in
+                    for message in batch {
+                        group.addTask { await self.send(message) }
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            self.wakeupContinuation.yield()
+        }
+    }
+
+    /// Sleeps until woken, until the next message falls due, or one second (whichever is first).
+    private func waitForWork(_ iterator: inout AsyncStream<Void>.Iterator) async {
+        var delay = 1.0
+        if let next = try? await database.nextDueDate() {
+            delay = min(1.0, max(0.005, next.timeIntervalSince(clock())))
+        }
+        let timer = Task {
+            try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+            self.wakeupContinuation.yield()
+        }
+        _ = await iterator.next()
+        timer.cancel()
+    }
+
+    func send(_ message: OutboundMessage) async {
+        guard let provider = providers[message.channel] else {
+            await record(message, state: .undeliverable, id: nil, error: "channel '\(message.channel)' is not configured", retryAt: nil)
+            return
+        }
+        await pace(channel: message.channel, segments: message.segments)
+        var request = provider.sendRequest(to: message.recipient, text: message.body)
+        request.timeout = .milliseconds(Int(settings.sendTimeout * 1000))
+        let started = ContinuousClock.now
+        let outcome: SendOutcome
+        do {
+            let response = try await client.execute(request)
+            outcome = provider.interpret(response)
+            metrics.providerCall(channel: message.channel, status: "\(response.status)", seconds: (ContinuousClock.now - started).seconds)
+        } catch let error as CurlError {
+            outcome = .retryable(error.description)
+            metrics.providerCall(channel: message.channel, status: "error", seconds: (ContinuousClock.now - started).seconds)
+        } catch {
+            outcome = .retryable("\(error)")
+        }
+        switch outcome {
+        case .accepted(let id):
+            await record(message, state: .sent, id: id, error: nil, retryAt: nil)
+        case .permanent(let reason):
+            logger.warning("provider refused a message for good", metadata: [
+                "channel": "\(message.channel)", "outbox": "\(message.id ?? 0)", "to": "\(PhoneNumber.mask(message.recipient))", "reason": "\(reason)",
+            ])
+            await record(message, state: .failed, id: nil, error: reason, retryAt: nil)
+        case .retryable(let reason):
+            if message.attempts >= settings.maxAttempts {
+                logger.error("message undeliverable after its last try", metadata: [
+                    "channel": "\(message.channel)", "outbox": "\(message.id ?? 0)", "attempts": "\(message.attempts)", "reason": "\(reason)",
+                ])
+                await record(message, state: .undeliverable, id: nil, error: reason, retryAt: nil)
+            } else {
+                let backoff = min(settings.maxDelay, settings.baseDelay * pow(2, Double(message.attempts - 1)))
+                let delay = backoff * Double.random(in: 0.5...1.0)
+                logger.notice("send failed; will retry", metadata: [
+                    "channel": "\(message.channel)", "outbox": "\(message.id ?? 0)", "attempt": "\(message.attempts)",
+                    "retry_in_s": "\(Int(delay.rounded()))", "reason": "\(reason)",
+                ])
+                await record(message, state: .queued, id: nil, error: reason, retryAt: clock().addingTimeInterval(delay))
+            }
+        }
+    }
+
+    /// Records an outcome; a send's record must land even during shutdown, so it retries rather than give up.
+    private func record(_ message: OutboundMessage, state: OutboundMessage.State, id: String?, error: String?, retryAt: Date?) async {
+        metrics.outbound(channel: message.channel, state: state.rawValue)
+        for attempt in 1...10 {
+            do {
+                try await database.recordSendOutcome(id: message.id!, state: state, providerMessageID: id, error: error,
+                                                     nextAttemptAt: retryAt, now: clock())
+                return
+            } catch {
+                logger.error("could not record a send outcome", metadata: ["outbox": "\(message.id ?? 0)", "attempt": "\(attempt)", "error": "\(error)"])
+                try? await Task.sleep(for: .milliseconds(200 * attempt))
+            }
+        }
+    }
+
+    /// Holds a channel to its segments-per-second limit.
+    private func pace(channel: String, segments: Int) async {
+        let now = clock()
+        let start = pacing.withLock { next -> Date in
+            let start = max(now, next[channel] ?? now)
+            next[channel] = start.addingTimeInterval(Double(segments) / settings.segmentsPerSecond)
+            return start
+        }
+        let wait = start.timeIntervalSince(now)
+        if wait > 0.001 { try? await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,59 @@
+import CoreMetrics
+import Foundation
+import Metrics
+import Prometheus
+import TiplineStore
+
+/// tipline's metrics, through swift-metrics into a Prometheus registry of the application's own (served at `/metrics`).
+public struct TiplineMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    let factory: PrometheusMetricsFactory
+
+    public init() {
+        registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [.milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+                                                   .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+                                                   .seconds(2), .seconds(5), .seconds(10), .seconds(30)]
+        self.factory = factory
+    }
+
+    public func inbound(channel: String, kind: String) {
+        Counter(label: "tipline_inbound_messages_total", dimensions: [("channel", channel), ("kind", kind)], factory: factory).increment()
+    }
+
+    public func duplicate(channel: String) {
+        Counter(label: "tipline_inbound_duplicates_total", dimensions: [("channel", channel)], factory: factory).increment()
+    }
+
+    public func rejected(channel: String, reason: String) {
+        Counter(label: "tipline_webhook_rejections_total", dimensions: [("channel", channel), ("reason", reason)], factory: factory).increment()
+    }
+
+    public func parse(outcome: String) {
+        Counter(label: "tipline_parse_outcomes_total", dimensions: [("outcome", outcome)], factory: factory).increment()
+    }
+
+    public func outbound(channel: String, state: String) {
+        Counter(label: "tipline_outbound_messages_total", dimensions: [("channel", channel), ("state", state)], factory: factory).increment()
+    }
+
+    public func providerCall(channel: String, status: String, seconds: Double) {
+        Timer(label: "tipline_provider_request_duration_seconds", dimensions: [("channel", channel), ("status", status)], factory: factory)
+            .recordNanoseconds(Int64(seconds * 1e9))
+    }
+
+    /// Gauges read from the store when scraped.
+    func refresh(from database: AppDatabase, now: Date) async {
+        guard let (counts, oldest) = try? await database.outboxSummary(now: now) else { return }
+        for state in OutboundMessage.State.allCases {
+            Gauge(label: "tipline_outbox_messages", dimensions: [("state", state.rawValue)], factory: factory).record(counts[state] ?? 0)
+        }
+        Gauge(label: "tipline_outbox_oldest_pending_seconds", factory: factory).record(oldest ?? 0)
+        if let byStatus = try? await database.reportCountsByStatus() {
+            for status in Report.Status.allCases {
+                Gauge(label: "tipline_reports", dimensions: [("status", status.rawValue)], factory: factory).record(byStatus[status] ?? 0)
+            }
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TiplineServer
+
+@main
+struct Tipline: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tipline",
+        abstract: "SMS/USSD community reporting gateway for child protection.",
+        subcommands: [Serve.self, Parse.self, CheckConfig.self]
+    )
+}
+
+/// Options every command shares.
+struct CommonOptions: ParsableArguments {
+    @Option(name: .long, help: "The settings file (default: $TIPLINE_CONFIG or config/tipline.yaml).")
+    var config: String?
+
+    var configPath: String {
+        config ?? ProcessInfo.processInfo.environment["TIPLINE_CONFIG"] ?? "config/tipline.yaml"
+    }
+
+    /// Loads the deployment, or prints every problem and exits non-zero.
+    func loadDeployment() throws -> Deployment {
+        do {
+            return try Deployment.load(configPath: configPath)
+        } catch {
+            FileHandle.standardError.write(Data("tipline: configuration error\n\(error)\n".utf8))
+            throw ExitCode(78) // EX_CONFIG
+        }
+    }
+}
