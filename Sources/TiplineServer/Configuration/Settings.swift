@@ -129,6 +129,10 @@ public struct Settings: Sendable {
                     credentials[key] = value
                 }
             }
+            if provider == .simulator {
+                credentials["account_sid", default: "ACsimulator"] = credentials["account_sid"] ?? "ACsimulator"
+                credentials["auth_token", default: "simulator"] = credentials["auth_token"] ?? "simulator"
+            }
             for key in requiredCredentials(provider, verify: verify) where (credentials[key] ?? "").isEmpty {
                 let how = secretKeys.contains(key) ? "set \(envName(name, key)) or put it in secrets_file" : "add \(key) under \(base)"
                 throw ConfigError(file: path, line: yaml.node(base)?.mark.map { $0.line }, key: "\(base).\(key)",
