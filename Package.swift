@@ -102,7 +102,15 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "TiplineCoreTests", dependencies: ["TiplineCore"], exclude: ["Cases"], swiftSettings: swiftSettings),
         .testTarget(name: "TiplineStoreTests", dependencies: ["TiplineStore"], swiftSettings: swiftSettings),
-        .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CurlHTTPTests",
+            dependencies: [
+                "CurlHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "TiplineProvidersTests", dependencies: ["TiplineProviders"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TiplineServerTests",
@@ -116,8 +124,12 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "TiplineServer",
+                "TiplineStore",
+                "TiplineProviders",
                 "CurlHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

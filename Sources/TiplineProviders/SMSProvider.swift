@@ -21,8 +21,8 @@ public struct ChannelSettings: Sendable {
     public var baseURL: String
     /// Provider credentials by key (`account_sid`, `auth_token`, `api_key`, …).
     public var credentials: [String: String]
-    /// This channel's public URL prefix as the provider sees it (`https://tipline.example.org/channels/twilio`),
-    /// used for signatures and for the delivery-status callback.
+    /// The server's public URL as providers see it (`https://tipline.example.org`), used for signatures
+    /// (with the request's path) and for the delivery-status callback (`…/channels/<name>/status`).
     public var publicURL: String?
     /// Whether inbound webhooks must carry a valid signature or token.
     public var verifyRequests: Bool
@@ -171,7 +171,7 @@ extension SMSProvider {
 
     /// The delivery-status URL the gateway gives the provider with each send.
     public var statusCallbackURL: String? {
-        settings.publicURL.map { $0.hasSuffix("/") ? $0 + "status" : $0 + "/status" }
+        settings.publicURL.map { $0.trimmingSuffix("/") + "/channels/\(settings.name)/status" }
     }
 
     /// The common source allow-list check.

@@ -1,0 +1,84 @@
+import CurlHTTP
+import Foundation
+import Logging
+import TiplineProviders
+import TiplineServer
+
+/// A deployment in a temporary folder: the sample reference data and roster, a real SQLite file, and one Twilio-format
+/// channel `sms` pointing at a loopback provider.
+struct TestDeployment {
+    let folder: URL
+    let environment: [String: String]
+
+    static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    init(providerPort: Int, account: String = "ACtest0000000000000000000000000000", verify: Bool = false,
+         extra: String = "", environment: [String: String] = [:]) throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-test-\(UUID().uuidString)")
+        let config = folder.appendingPathComponent("config")
+        try FileManager.default.createDirectory(at: config, withIntermediateDirectories: true)
+        for file in ["areas.csv", "places.csv", "roster.yaml", "replies.yaml"] {
+            try FileManager.default.copyItem(at: Self.packageRoot.appendingPathComponent("config/\(file)"),
+                                             to: config.appendingPathComponent(file))
+        }
+        let yaml = """
+        server:
+          host: 127.0.0.1
+          port: 0
+          public_url: https://tipline.example.org
+        database:
+          path: ../data/tipline.sqlite
+        timezone: Asia/Ho_Chi_Minh
+        outbound_channel: sms
+        outbox:
+          max_attempts: 5
+          base_delay_seconds: 0.05
+          max_delay_seconds: 0.2
+          send_timeout_seconds: 2
+          segments_per_second: 1000
+        channels:
+          sms:
+            provider: twilio
+            number: "+84900000002"
+            base_url: http://127.0.0.1:\(providerPort)
+            account_sid: \(account)
+            verify_requests: \(verify)
+        \(extra)
+        """
+        try yaml.write(to: config.appendingPathComponent("tipline.yaml"), atomically: true, encoding: .utf8)
+        self.environment = ["TIPLINE_CHANNEL_SMS_AUTH_TOKEN": "test-auth-token"].merging(environment) { $1 }
+    }
+
+    var configPath: String { folder.appendingPathComponent("config/tipline.yaml").path }
+    var databasePath: String { folder.appendingPathComponent("data/tipline.sqlite").path }
+
+    func load() throws -> Deployment {
+        try Deployment.load(configPath: configPath, environment: environment)
+    }
+
+    func runtime() throws -> TiplineRuntime {
+        var logger = Logger(label: "tipline-test")
+        logger.logLevel = .warning
+        return try TiplineRuntime.make(deployment: try load(), logger: logger)
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(at: folder)
+    }
+}
+
+/// Runs tipline on a loopback port for the duration of `body`.
+func runTipline<T: Sendable>(_ runtime: TiplineRuntime, _ body: (Int) async throws -> T) async throws -> T {
+    try await withRunning({ onRunning in buildApplication(runtime, port: 0, onServerRunning: onRunning) }, body)
+}
+
+/// Posts a Twilio-format inbound SMS webhook with libcurl.
+func postSMS(_ client: CurlClient, port: Int, channel: String = "sms", sid: String, from: String, body: String,
+             headers: [(name: String, value: String)] = []) async throws -> CurlResponse {
+    let form = FormBody.encode([("MessageSid", sid), ("AccountSid", "ACtest"), ("From", from), ("To", "+84900000002"),
+                                ("Body", body), ("NumSegments", "1")])
+    return try await client.execute(CurlRequest(
+        method: "POST", url: "http://127.0.0.1:\(port)/channels/\(channel)/sms",
+        headers: [("Content-Type", "application/x-www-form-urlencoded")] + headers, body: Array(form.utf8)))
+}
