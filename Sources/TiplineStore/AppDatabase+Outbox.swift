@@ -42,24 +42,42 @@ extension AppDatabase {
         }
     }
 
-    /// Records the outcome of one send.
-    public func recordSendOutcome(id: Int64, state: OutboundMessage.State, providerMessageID: String?, error: String?,
-                                  nextAttemptAt: Date?, now: Date) async throws {
+    /// The outcome of one send, to record.
+    public struct SendRecord: Sendable {
+        public var id: Int64
+        public var state: OutboundMessage.State
+        public var providerMessageID: String?
+        public var error: String?
+        public var nextAttemptAt: Date?
+        public init(id: Int64, state: OutboundMessage.State, providerMessageID: String?, error: String?, nextAttemptAt: Date?) {
+            self.id = id
+            self.state = state
+            self.providerMessageID = providerMessageID
+            self.error = error
+            self.nextAttemptAt = nextAttemptAt
+        }
+    }
+
+    /// Records the outcomes of a batch of sends in one transaction.
+    public func recordSendOutcomes(_ records: [SendRecord], now: Date) async throws {
+        guard !records.isEmpty else { return }
         try await writer.write { db in
-            guard var message = try OutboundMessage.fetchOne(db, key: id) else { return }
-            // A delivery report may have raced ahead of this record: never move back from a later state.
-            if message.state == .delivered || (message.state == .failed && state == .sent) { return }
-            message.state = state
-            message.providerMessageID = providerMessageID ?? message.providerMessageID
-            message.lastError = error
-            if let nextAttemptAt { message.nextAttemptAt = nextAttemptAt }
-            if state == .sent { message.sentAt = now }
-            message.updatedAt = now
-            try message.update(db)
-            if let number = message.reportNumber, message.purpose == .alert {
-                var event = ReportEvent(reportNumber: number, at: now, kind: "alert_\(state.rawValue)", actor: "system",
-                                        detail: error)
-                try event.insert(db)
+            for record in records {
+                guard var message = try OutboundMessage.fetchOne(db, key: record.id) else { continue }
+                // A delivery report may have raced ahead of this record: never move back from a later state.
+                if message.state == .delivered || (message.state == .failed && record.state == .sent) { continue }
+                message.state = record.state
+                message.providerMessageID = record.providerMessageID ?? message.providerMessageID
+                message.lastError = record.error
+                if let next = record.nextAttemptAt { message.nextAttemptAt = next }
+                if record.state == .sent { message.sentAt = now }
+                message.updatedAt = now
+                try message.update(db)
+                if let number = message.reportNumber, message.purpose == .alert, record.state != .queued {
+                    var event = ReportEvent(reportNumber: number, at: now, kind: "alert_\(record.state.rawValue)", actor: "system",
+                                            detail: record.error)
+                    try event.insert(db)
+                }
             }
         }
     }

@@ -4,11 +4,12 @@ public enum OfficerAlert {
     public static func text(number: Int, report: ParsedMessage, catalogue: ReplyCatalogue, language: ParsedMessage.Language = .vi) -> String {
         let details = summary(report, language: language)
         let key: ReplyCatalogue.Key = report.urgent ? .officerAlertUrgent : .officerAlert
-        let full = catalogue.render(key, language, ["number": "\(number)", "details": details])
-        if SMSText(full).isSingleGSM7Segment { return full }
-        // Too long: shorten the details, keep the number and the answer keywords.
         let fixed = catalogue.render(key, language, ["number": "\(number)", "details": ""]).count
-        let room = max(0, 160 - fixed - 3)
+        if fixed + details.count <= 160 {
+            return catalogue.render(key, language, ["number": "\(number)", "details": details])
+        }
+        // Too long: shorten the details, keep the number and the answer keywords.
+        let room = max(0, 160 - fixed - 2)
         return catalogue.render(key, language, ["number": "\(number)", "details": String(details.prefix(room)) + ".."])
     }
 

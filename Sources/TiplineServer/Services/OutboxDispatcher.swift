@@ -4,6 +4,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import TiplineProviders
+import TiplineCore
 import TiplineStore
 
 /// Sends the outbox through each channel's provider, and records what happened.
@@ -57,7 +58,7 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
             while !Task.isShuttingDownGracefully, !Task.isCancelled {
                 let batch: [OutboundMessage]
                 do {
-                    batch = try await database.claimDueMessages(now: clock(), limit: settings.concurrency)
+                    batch = try await database.claimDueMessages(now: clock(), limit: settings.concurrency * 4)
                 } catch {
                     logger.error("outbox unreadable; retrying", metadata: ["error": "\(error)"])
                     try? await Task.sleep(for: .seconds(1))
@@ -67,11 +68,23 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
                     await waitForWork(&iterator)
                     continue
                 }
-                await withTaskGroup(of: Void.self) { group in
-                    for message in batch {
+                let records = await withTaskGroup(of: AppDatabase.SendRecord.self) { group in
+                    var records: [AppDatabase.SendRecord] = []
+                    var pending = batch[...]
+                    // At most `concurrency` sends in flight.
+                    for _ in 0..<min(settings.concurrency, pending.count) {
+                        let message = pending.removeFirst()
                         group.addTask { await self.send(message) }
                     }
+                    for await record in group {
+                        records.append(record)
+                        if let message = pending.popFirst() {
+                            group.addTask { await self.send(message) }
+                        }
+                    }
+                    return records
                 }
+                await record(records)
             }
         } onGracefulShutdown: {
             self.wakeupContinuation.yield()
@@ -92,10 +105,12 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
         timer.cancel()
     }
 
-    func send(_ message: OutboundMessage) async {
+    /// Sends one message and says what to record.
+    func send(_ message: OutboundMessage) async -> AppDatabase.SendRecord {
+        let id = message.id!
         guard let provider = providers[message.channel] else {
-            await record(message, state: .undeliverable, id: nil, error: "channel '\(message.channel)' is not configured", retryAt: nil)
-            return
+            metrics.outbound(channel: message.channel, state: "undeliverable")
+            return .init(id: id, state: .undeliverable, providerMessageID: nil, error: "channel '\(message.channel)' is not configured", nextAttemptAt: nil)
         }
         await pace(channel: message.channel, segments: message.segments)
         var request = provider.sendRequest(to: message.recipient, text: message.body)
@@ -112,42 +127,43 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
         } catch {
             outcome = .retryable("\(error)")
         }
+        let record: AppDatabase.SendRecord
         switch outcome {
-        case .accepted(let id):
-            await record(message, state: .sent, id: id, error: nil, retryAt: nil)
+        case .accepted(let providerID):
+            record = .init(id: id, state: .sent, providerMessageID: providerID, error: nil, nextAttemptAt: nil)
         case .permanent(let reason):
             logger.warning("provider refused a message for good", metadata: [
-                "channel": "\(message.channel)", "outbox": "\(message.id ?? 0)", "to": "\(PhoneNumber.mask(message.recipient))", "reason": "\(reason)",
+                "channel": "\(message.channel)", "outbox": "\(id)", "to": "\(PhoneNumber.mask(message.recipient))", "reason": "\(reason)",
             ])
-            await record(message, state: .failed, id: nil, error: reason, retryAt: nil)
+            record = .init(id: id, state: .failed, providerMessageID: nil, error: reason, nextAttemptAt: nil)
         case .retryable(let reason):
             if message.attempts >= settings.maxAttempts {
                 logger.error("message undeliverable after its last try", metadata: [
-                    "channel": "\(message.channel)", "outbox": "\(message.id ?? 0)", "attempts": "\(message.attempts)", "reason": "\(reason)",
+                    "channel": "\(message.channel)", "outbox": "\(id)", "attempts": "\(message.attempts)", "reason": "\(reason)",
                 ])
-                await record(message, state: .undeliverable, id: nil, error: reason, retryAt: nil)
+                record = .init(id: id, state: .undeliverable, providerMessageID: nil, error: reason, nextAttemptAt: nil)
             } else {
                 let backoff = min(settings.maxDelay, settings.baseDelay * pow(2, Double(message.attempts - 1)))
                 let delay = backoff * Double.random(in: 0.5...1.0)
                 logger.notice("send failed; will retry", metadata: [
-                    "channel": "\(message.channel)", "outbox": "\(message.id ?? 0)", "attempt": "\(message.attempts)",
+                    "channel": "\(message.channel)", "outbox": "\(id)", "attempt": "\(message.attempts)",
                     "retry_in_s": "\(Int(delay.rounded()))", "reason": "\(reason)",
                 ])
-                await record(message, state: .queued, id: nil, error: reason, retryAt: clock().addingTimeInterval(delay))
+                record = .init(id: id, state: .queued, providerMessageID: nil, error: reason, nextAttemptAt: clock().addingTimeInterval(delay))
             }
         }
+        metrics.outbound(channel: message.channel, state: record.state.rawValue)
+        return record
     }
 
-    /// Records an outcome; a send's record must land even during shutdown, so it retries rather than give up.
-    private func record(_ message: OutboundMessage, state: OutboundMessage.State, id: String?, error: String?, retryAt: Date?) async {
-        metrics.outbound(channel: message.channel, state: state.rawValue)
+    /// Records a batch's outcomes; they must land even during shutdown, so it retries rather than give up.
+    private func record(_ records: [AppDatabase.SendRecord]) async {
         for attempt in 1...10 {
             do {
-                try await database.recordSendOutcome(id: message.id!, state: state, providerMessageID: id, error: error,
-                                                     nextAttemptAt: retryAt, now: clock())
+                try await database.recordSendOutcomes(records, now: clock())
                 return
             } catch {
-                logger.error("could not record a send outcome", metadata: ["outbox": "\(message.id ?? 0)", "attempt": "\(attempt)", "error": "\(error)"])
+                logger.error("could not record send outcomes", metadata: ["count": "\(records.count)", "attempt": "\(attempt)", "error": "\(error)"])
                 try? await Task.sleep(for: .milliseconds(200 * attempt))
             }
         }

@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+@testable import TiplineServer
+
+@Suite("Configuration")
+struct ConfigurationTests {
+    @Test("the sample deployment loads, with its simulator channel")
+    func sampleLoads() throws {
+        let deployment = try SampleDeployment.load()
+        #expect(deployment.settings.channels.keys.sorted() == ["simulator"])
+        #expect(deployment.settings.outboundChannel == "simulator")
+        #expect(deployment.gazetteer.areas.count == 164)
+        #expect(deployment.roster.officers.contains { $0.role == .hotline })
+        #expect(deployment.settings.timeZone.identifier == "Asia/Ho_Chi_Minh")
+    }
+
+    @Test("environment variables override settings")
+    func environmentOverrides() throws {
+        let deployment = try SampleDeployment.load(environment: ["TIPLINE_SERVER_PORT": "9191", "TIPLINE_DATABASE_PATH": "/tmp/x.sqlite"])
+        #expect(deployment.settings.port == 9191)
+        #expect(deployment.settings.databasePath == "/tmp/x.sqlite")
+    }
+
+    func loadError(_ file: String, environment: [String: String] = [:], _ edit: (String) -> String) throws -> String {
+        let folder = try SampleDeployment.copy(editing: file, edit)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        do {
+            _ = try Deployment.load(configPath: folder.appendingPathComponent("tipline.yaml").path, environment: environment)
+            return ""
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test("a bad value names the file, line and key")
+    func badPort() throws {
+        let message = try loadError("tipline.yaml") { $0.replacingOccurrences(of: "port: 8080", with: "port: eighty") }
+        #expect(message.contains("tipline.yaml:10: server.port: must be a whole number from 0 to 65535, not 'eighty'"), "\(message)")
+    }
+
+    @Test("a bad environment override names the variable")
+    func badEnvironment() throws {
+        let message = try loadError("tipline.yaml", environment: ["TIPLINE_SERVER_PORT": "x"]) { $0 }
+        #expect(message.contains("TIPLINE_SERVER_PORT"), "\(message)")
+    }
+
+    @Test("YAML that does not parse names the line")
+    func brokenYAML() throws {
+        let message = try loadError("tipline.yaml") { $0.replacingOccurrences(of: "  host: 127.0.0.1", with: "  host: [127.0.0.1") }
+        #expect(message.contains("tipline.yaml:") && message.contains("not valid YAML"), "\(message)")
+    }
+
+    @Test("a secret in the config file is refused, with the environment variable to use instead")
+    func secretInFile() throws {
+        let message = try loadError("tipline.yaml") {
+            $0.replacingOccurrences(of: "    account_sid: AC00000000000000000000000000000000", with: "    account_sid: AC00000000000000000000000000000000\n    auth_token: abc")
+              .replacingOccurrences(of: "  twilio:\n    enabled: false", with: "  twilio:\n    enabled: true")
+        }
+        #expect(message.contains("channels.twilio.auth_token: is a secret") && message.contains("TIPLINE_CHANNEL_TWILIO_AUTH_TOKEN"), "\(message)")
+    }
+
+    @Test("an enabled channel without its credentials says which variable to set")
+    func missingCredentials() throws {
+        let message = try loadError("tipline.yaml") {
+            $0.replacingOccurrences(of: "  twilio:\n    enabled: false", with: "  twilio:\n    enabled: true")
+        }
+        #expect(message.contains("channels.twilio.auth_token") && message.contains("set TIPLINE_CHANNEL_TWILIO_AUTH_TOKEN"), "\(message)")
+    }
+
+    @Test("an unknown outbound channel is an error listing the enabled ones")
+    func unknownOutboundChannel() throws {
+        let message = try loadError("tipline.yaml") { $0.replacingOccurrences(of: "outbound_channel: simulator", with: "outbound_channel: sms") }
+        #expect(message.contains("outbound_channel: 'sms' is not an enabled channel (enabled: simulator)"), "\(message)")
+    }
+
+    @Test("an officer covering an unknown area code is an error naming the roster line")
+    func unknownArea() throws {
+        let message = try loadError("roster.yaml") { $0.replacingOccurrences(of: "areas: [\"715\", \"721\"]", with: "areas: [\"715\", \"7777\"]") }
+        #expect(message.contains("roster.yaml:") && message.contains("officers[0].areas: '7777' is not an area code in areas.csv"), "\(message)")
+    }
+
+    @Test("a shift that ends before it starts is an error that says how to write a night shift")
+    func backwardsShift() throws {
+        let message = try loadError("roster.yaml") { $0.replacingOccurrences(of: "to: \"06:00+1\"", with: "to: \"06:00\"") }
+        #expect(message.contains("ends (06:00) before it starts (18:00)") && message.contains("06:00+1"), "\(message)")
+    }
+
+    @Test("a bad officer phone number is an error")
+    func badPhone() throws {
+        let message = try loadError("roster.yaml") { $0.replacingOccurrences(of: "\"+84900000101\"", with: "\"12345\"") }
+        #expect(message.contains("officers[0].phone: '12345' is not a phone number"), "\(message)")
+    }
+
+    @Test("a missing areas.csv column is an error naming it")
+    func badAreas() throws {
+        let message = try loadError("areas.csv") { $0.replacingOccurrences(of: "code,name,province", with: "id,name,province") }
+        #expect(message.contains("areas.csv") && message.contains("'code'"), "\(message)")
+    }
+}

@@ -1,0 +1,24 @@
+import Foundation
+import TiplineServer
+
+enum SampleDeployment {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var configPath: String { root.appendingPathComponent("config/tipline.yaml").path }
+
+    /// The sample deployment in config/, as shipped.
+    static func load(environment: [String: String] = [:]) throws -> Deployment {
+        try Deployment.load(configPath: configPath, environment: environment)
+    }
+
+    /// A copy of config/ in a temporary folder, with `edit` applied to one file, for broken-config tests.
+    static func copy(editing file: String? = nil, _ edit: (String) -> String = { $0 }) throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for name in ["tipline.yaml", "areas.csv", "places.csv", "roster.yaml", "replies.yaml"] {
+            var text = try String(contentsOf: root.appendingPathComponent("config/\(name)"), encoding: .utf8)
+            if name == file { text = edit(text) }
+            try text.write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        return folder
+    }
+}
