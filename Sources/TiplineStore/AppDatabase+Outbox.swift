@@ -13,13 +13,16 @@ extension AppDatabase {
                 .order(OutboundMessage.Columns.nextAttemptAt, Column("id"))
                 .limit(limit)
                 .fetchAll(db)
-            var claimed: [OutboundMessage] = []
-            for var message in due {
+            guard !due.isEmpty else { return [] }
+            let ids = due.compactMap(\.id)
+            try db.execute(sql: "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ? WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
+                           arguments: StatementArguments([now] + ids.map { $0 as (any DatabaseValueConvertible) }))
+            let claimed = due.map { message -> OutboundMessage in
+                var message = message
                 message.state = .sending
                 message.attempts += 1
                 message.updatedAt = now
-                try message.update(db)
-                claimed.append(message)
+                return message
             }
             return claimed
         }
@@ -62,18 +65,19 @@ extension AppDatabase {
     public func recordSendOutcomes(_ records: [SendRecord], now: Date) async throws {
         guard !records.isEmpty else { return }
         try await writer.write { db in
+            let update = try db.cachedStatement(sql: """
+                UPDATE outbox SET state = ?, provider_message_id = COALESCE(?, provider_message_id), last_error = ?,
+                    next_attempt_at = COALESCE(?, next_attempt_at), sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END,
+                    updated_at = ?
+                WHERE id = ? AND state = 'sending'
+                """)
             for record in records {
-                guard var message = try OutboundMessage.fetchOne(db, key: record.id) else { continue }
-                // A delivery report may have raced ahead of this record: never move back from a later state.
-                if message.state == .delivered || (message.state == .failed && record.state == .sent) { continue }
-                message.state = record.state
-                message.providerMessageID = record.providerMessageID ?? message.providerMessageID
-                message.lastError = record.error
-                if let next = record.nextAttemptAt { message.nextAttemptAt = next }
-                if record.state == .sent { message.sentAt = now }
-                message.updatedAt = now
-                try message.update(db)
-                if let number = message.reportNumber, message.purpose == .alert, record.state != .queued {
+                // Only a message still `sending` is ours to record: a delivery report may have raced ahead.
+                try update.execute(arguments: [record.state, record.providerMessageID, record.error, record.nextAttemptAt,
+                                               record.state.rawValue, now, now, record.id])
+                guard db.changesCount == 1, record.state != .queued else { continue }
+                if let row = try Row.fetchOne(db, sql: "SELECT report_number FROM outbox WHERE id = ? AND purpose = 'alert'", arguments: [record.id]),
+                   let number: Int = row["report_number"] {
                     var event = ReportEvent(reportNumber: number, at: now, kind: "alert_\(record.state.rawValue)", actor: "system",
                                             detail: record.error)
                     try event.insert(db)

@@ -10,8 +10,20 @@ struct Token: Sendable, Equatable {
     var start: Int
     var end: Int
 
-    var isNumber: Bool { !folded.isEmpty && folded.allSatisfy { $0.isASCII && $0.isNumber } }
-    var key: String { TextFolding.matchKey(original) }
+    /// The place-matching key (`TextFolding.matchKey`), computed once.
+    var key: String
+
+    init(original: String, folded: String, boundaryBefore: Bool, tagMarkAfter: Bool, start: Int, end: Int) {
+        self.original = original
+        self.folded = folded
+        self.boundaryBefore = boundaryBefore
+        self.tagMarkAfter = tagMarkAfter
+        self.start = start
+        self.end = end
+        self.key = TextFolding.matchKey(folded)
+    }
+
+    var isNumber: Bool { !folded.isEmpty && folded.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
 }
 
 /// Splits a cleaned message into tokens, pulling out phone numbers first.

@@ -17,6 +17,37 @@ public enum TextFolding {
 
     /// The ASCII-leaning matching view: combining marks removed, `đ Đ ð Ð` mapped to `D`, upper-cased.
     public static func fold(_ text: String) -> String {
+        // Most messages are typed without diacritics: plain ASCII needs no Unicode work.
+        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+            return String(decoding: text.utf8.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }, as: UTF8.self)
+        }
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            if scalar.isASCII {
+                let value = UInt8(scalar.value)
+                out.append(Unicode.Scalar(value >= 0x61 && value <= 0x7A ? value - 0x20 : value))
+            } else if let folded = foldTable[scalar] {
+                out.append(contentsOf: folded.unicodeScalars)
+            } else {
+                out.append(contentsOf: foldSlow(String(scalar)).unicodeScalars)
+            }
+        }
+        return String(out)
+    }
+
+    /// Latin letters with diacritics (Latin-1 to Latin Extended Additional, where Vietnamese lives), folded once.
+    static let foldTable: [Unicode.Scalar: String] = {
+        var table: [Unicode.Scalar: String] = [:]
+        for range in [0x00C0...0x024F, 0x0300...0x036F, 0x1E00...0x1EFF] {
+            for value in range {
+                guard let scalar = Unicode.Scalar(value) else { continue }
+                table[scalar] = foldSlow(String(scalar))
+            }
+        }
+        return table
+    }()
+
+    static func foldSlow(_ text: String) -> String {
         var out = String.UnicodeScalarView()
         for scalar in text.decomposedStringWithCanonicalMapping.unicodeScalars {
             if zeroWidth.contains(scalar) { continue }
@@ -35,7 +66,12 @@ public enum TextFolding {
     /// The folded view with spaces, hyphens and dots removed: the key place names are matched on
     /// ("Sai gon" = "Saigon" = "Sài Gòn").
     public static func matchKey(_ text: String) -> String {
-        String(fold(text).unicodeScalars.filter { $0.properties.isAlphabetic || ("0"..."9").contains($0) }.map(Character.init))
+        var out = String.UnicodeScalarView()
+        for scalar in fold(text).unicodeScalars where (scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)))
+            || (!scalar.isASCII && scalar.properties.isAlphabetic) {
+            out.append(scalar)
+        }
+        return String(out)
     }
 
     /// Folds to plain ASCII for an SMS that must stay GSM-7: diacritics removed, case kept.

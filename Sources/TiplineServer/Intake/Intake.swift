@@ -34,10 +34,18 @@ public struct Intake: Sendable {
         let inbound = InboundMessage(channel: channel, providerMessageID: sms.providerMessageID, sender: sender,
                                      recipient: sms.to, body: sms.text, receivedAt: now, via: via)
         let replyChannel = current.settings.channels[channel] != nil ? channel : current.settings.outboundChannel
+        // Everything that needs no database is done here, outside the single writer.
+        var report: Report?
+        if parsed.kind != .command {
+            let area = parsed.origin.areaCode.flatMap(current.gazetteer.area(code:))
+            report = Report(parsed: parsed, channel: channel, via: via, reporter: sender, text: sms.text, receivedAt: now,
+                            provinceCode: area?.provinceCode)
+        }
+        let prepared = report
         let outcome = try await batcher.write { db in
             var handler = MessageHandler(db: db, deployment: current, now: now, sender: sender, channel: channel,
                                          replyChannel: replyChannel, via: via)
-            return try handler.handle(inbound, parsed: parsed)
+            return try handler.handle(inbound, parsed: parsed, report: prepared)
         }
         switch outcome {
         case .duplicate:

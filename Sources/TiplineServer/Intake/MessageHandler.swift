@@ -29,7 +29,7 @@ struct MessageHandler {
         self.via = via
     }
 
-    mutating func handle(_ message: InboundMessage, parsed: ParsedMessage) throws -> Intake.Outcome {
+    mutating func handle(_ message: InboundMessage, parsed: ParsedMessage, report prepared: Report?) throws -> Intake.Outcome {
         var inbound = message
         // Exactly once: a provider retry carries the same id; the unique key turns it away, even when it races.
         try inbound.insert(db, onConflict: .ignore)
@@ -39,7 +39,8 @@ struct MessageHandler {
         if parsed.kind == .command, let command = parsed.command {
             report = try handleCommand(command, parsed: parsed)
         } else {
-            report = try openReport(parsed, text: message.body, status: .open)
+            report = try openReport(prepared ?? Report(parsed: parsed, channel: channel, via: via, reporter: sender, text: message.body,
+                                                       receivedAt: now), status: .open)
         }
         if let report {
             try db.execute(sql: "UPDATE inbound_message SET report_number = ? WHERE id = ?", arguments: [report, inbound.id])
@@ -50,10 +51,11 @@ struct MessageHandler {
     // MARK: - Reports
 
     /// Stores a report, routes a tip or an alert to the officers on duty, and acknowledges it to the reporter.
-    mutating func openReport(_ parsed: ParsedMessage, text: String?, status: Report.Status) throws -> Int {
+    mutating func openReport(_ prepared: Report, status: Report.Status) throws -> Int {
+        let parsed = prepared.parsed
         let area = parsed.origin.areaCode.flatMap(deployment.gazetteer.area(code:))
-        var report = Report(parsed: parsed, status: status, channel: channel, via: via, reporter: sender, text: text,
-                            receivedAt: now, provinceCode: area?.provinceCode)
+        var report = prepared
+        report.status = status
         try report.insert(db)
         let number = report.number!
         try event(number, "received", actor: "reporter", detail: "\(parsed.kind.rawValue) via \(via) on \(channel)")

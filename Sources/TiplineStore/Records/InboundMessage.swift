@@ -46,4 +46,17 @@ public struct InboundMessage: Codable, Sendable, Equatable, FetchableRecord, Mut
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    /// Columns written without Codable: this insert is on every webhook's path.
+    public func encode(to container: inout PersistenceContainer) {
+        container["id"] = id
+        container["channel"] = channel
+        container["provider_message_id"] = providerMessageID
+        container["sender"] = sender
+        container["recipient"] = recipient
+        container["body"] = body
+        container["received_at"] = receivedAt
+        container["via"] = via
+        container["report_number"] = reportNumber
+    }
 }

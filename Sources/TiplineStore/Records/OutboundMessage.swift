@@ -77,6 +77,26 @@ public struct OutboundMessage: Codable, Sendable, Equatable, FetchableRecord, Mu
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    /// Columns written without Codable: replies and alerts are inserted on every report's path.
+    public func encode(to container: inout PersistenceContainer) {
+        container["id"] = id
+        container["channel"] = channel
+        container["recipient"] = recipient
+        container["body"] = body
+        container["purpose"] = purpose
+        container["report_number"] = reportNumber
+        container["state"] = state
+        container["attempts"] = attempts
+        container["next_attempt_at"] = nextAttemptAt
+        container["provider_message_id"] = providerMessageID
+        container["last_error"] = lastError
+        container["encoding"] = encoding
+        container["segments"] = segments
+        container["created_at"] = createdAt
+        container["sent_at"] = sentAt
+        container["updated_at"] = updatedAt
+    }
 }
 
 extension SMSText.Encoding: DatabaseValueConvertible {}

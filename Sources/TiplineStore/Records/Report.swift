@@ -38,6 +38,8 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
     public var closedAt: Date?
     public var result: String?
     public var updatedAt: Date
+    /// `parsed` as JSON, encoded when the report is built (outside the write transaction).
+    var encodedParsed: String?
 
     public init(number: Int? = nil, parsed: ParsedMessage, status: Status = .open, channel: String, via: String = "sms",
                 reporter: String?, text: String?, receivedAt: Date, provinceCode: String? = nil) {
@@ -56,6 +58,13 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
         self.parsed = parsed
         self.searchKey = text.map(TextFolding.fold)
         self.updatedAt = receivedAt
+        self.encodedParsed = Report.json(parsed)
+    }
+
+    static func json(_ parsed: ParsedMessage) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return (try? String(decoding: encoder.encode(parsed), as: UTF8.self)) ?? "{}"
     }
 
     enum CodingKeys: String, CodingKey {
@@ -70,6 +79,58 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
         case closedAt = "closed_at"
         case result
         case updatedAt = "updated_at"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        number = try c.decodeIfPresent(Int.self, forKey: .number)
+        kind = try c.decode(ParsedMessage.Kind.self, forKey: .kind)
+        status = try c.decode(Status.self, forKey: .status)
+        urgent = try c.decode(Bool.self, forKey: .urgent)
+        channel = try c.decode(String.self, forKey: .channel)
+        via = try c.decode(String.self, forKey: .via)
+        reporter = try c.decodeIfPresent(String.self, forKey: .reporter)
+        text = try c.decodeIfPresent(String.self, forKey: .text)
+        receivedAt = try c.decode(Date.self, forKey: .receivedAt)
+        areaCode = try c.decodeIfPresent(String.self, forKey: .areaCode)
+        provinceCode = try c.decodeIfPresent(String.self, forKey: .provinceCode)
+        language = try c.decode(ParsedMessage.Language.self, forKey: .language)
+        parsed = try c.decode(ParsedMessage.self, forKey: .parsed)
+        searchKey = try c.decodeIfPresent(String.self, forKey: .searchKey)
+        assignedTo = try c.decodeIfPresent(String.self, forKey: .assignedTo)
+        acknowledgedAt = try c.decodeIfPresent(Date.self, forKey: .acknowledgedAt)
+        closedAt = try c.decodeIfPresent(Date.self, forKey: .closedAt)
+        result = try c.decodeIfPresent(String.self, forKey: .result)
+        updatedAt = try c.decode(Date.self, forKey: .updatedAt)
+        encodedParsed = nil
+    }
+
+    /// Columns written without Codable: the insert is on every report's path.
+    public func encode(to container: inout PersistenceContainer) {
+        container["number"] = number
+        container["kind"] = kind
+        container["status"] = status
+        container["urgent"] = urgent
+        container["channel"] = channel
+        container["via"] = via
+        container["reporter"] = reporter
+        container["text"] = text
+        container["received_at"] = receivedAt
+        container["area_code"] = areaCode
+        container["province_code"] = provinceCode
+        container["language"] = language
+        container["parsed"] = encodedParsed ?? Report.json(parsed)
+        container["search_key"] = searchKey
+        container["assigned_to"] = assignedTo
+        container["acknowledged_at"] = acknowledgedAt
+        container["closed_at"] = closedAt
+        container["result"] = result
+        container["updated_at"] = updatedAt
+    }
+
+    public static func == (a: Report, b: Report) -> Bool {
+        a.number == b.number && a.parsed == b.parsed && a.status == b.status && a.assignedTo == b.assignedTo
+            && a.updatedAt == b.updatedAt && a.text == b.text && a.reporter == b.reporter && a.result == b.result
     }
 
     public enum Columns {
@@ -125,4 +186,13 @@ public struct ReportEvent: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    public func encode(to container: inout PersistenceContainer) {
+        container["id"] = id
+        container["report_number"] = reportNumber
+        container["at"] = at
+        container["kind"] = kind
+        container["actor"] = actor
+        container["detail"] = detail
+    }
 }
