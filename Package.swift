@@ -94,6 +94,7 @@ let package = Package(
             name: "tipline",
             dependencies: [
                 "TiplineServer",
+                "TiplineStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

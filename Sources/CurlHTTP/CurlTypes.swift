@@ -31,6 +31,13 @@ public struct CurlResponse: Sendable {
     /// Seconds from start to the end of the transfer.
     public var totalTime: Double
 
+    public init(status: Int, headers: [(name: String, value: String)], body: [UInt8], totalTime: Double) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.totalTime = totalTime
+    }
+
     public var bodyText: String { String(decoding: body, as: UTF8.self) }
 
     public func header(_ name: String) -> String? {

@@ -16,6 +16,8 @@ public struct TiplineRuntime: Sendable {
     public let intake: Intake
     public let simulator: SimulatorInbox
     public let metrics: TiplineMetrics
+    public let channelLog: ChannelLogBuffer
+    public let maintenance: MaintenanceService
     public let providers: [String: any SMSProvider]
     public let clock: @Sendable () -> Date
     public let logger: Logger
@@ -36,13 +38,17 @@ public struct TiplineRuntime: Sendable {
         }
         let client = CurlClient(logger: logger)
         let metrics = TiplineMetrics()
+        let channelLog = ChannelLogBuffer()
         let dispatcher = OutboxDispatcher(database: database, providers: providers, client: client, settings: settings.outbox,
-                                          clock: clock, metrics: metrics, logger: logger)
+                                          clock: clock, metrics: metrics, channelLog: channelLog, logger: logger)
         let holder = DeploymentHolder(deployment)
         let intake = Intake(deployment: holder, database: database, batcher: WriteBatcher(writer: database.writer),
                             clock: clock, onQueued: { [dispatcher] in dispatcher.wake() }, logger: logger)
+        let maintenance = MaintenanceService(database: database, channelLog: channelLog, intake: intake, settings: settings,
+                                             clock: clock, logger: logger)
         return TiplineRuntime(deployment: holder, database: database, client: client, dispatcher: dispatcher, intake: intake,
-                              simulator: SimulatorInbox(), metrics: metrics, providers: providers, clock: clock, logger: logger)
+                              simulator: SimulatorInbox(), metrics: metrics, channelLog: channelLog, maintenance: maintenance,
+                              providers: providers, clock: clock, logger: logger)
     }
 }
 
@@ -52,7 +58,8 @@ public func buildRouter(_ runtime: TiplineRuntime) -> Router<TiplineRequestConte
     let settings = runtime.deployment.current.settings
     ChannelController(providers: runtime.providers, intake: runtime.intake,
                       deliveryReports: DeliveryReports(database: runtime.database, clock: runtime.clock),
-                      maxBodyBytes: settings.maxBodyBytes, metrics: runtime.metrics, logger: runtime.logger)
+                      maxBodyBytes: settings.maxBodyBytes, metrics: runtime.metrics, channelLog: runtime.channelLog,
+                      clock: runtime.clock, logger: runtime.logger)
         .addRoutes(to: router)
     HealthController(database: runtime.database, dispatcher: runtime.dispatcher, metrics: runtime.metrics, clock: runtime.clock)
         .addRoutes(to: router)
@@ -72,7 +79,7 @@ public func buildApplication(_ runtime: TiplineRuntime, port: Int? = nil,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
         logger: runtime.logger
     )
-    // Services stop in reverse order: the server first (no new webhooks), then the dispatcher, then the client.
-    app.addServices(runtime.client, runtime.dispatcher)
+    // Services stop in reverse order: the server first (no new webhooks), then upkeep, the dispatcher, the client.
+    app.addServices(runtime.client, runtime.dispatcher, runtime.maintenance)
     return app
 }

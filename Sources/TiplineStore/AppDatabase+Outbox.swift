@@ -76,6 +76,18 @@ extension AppDatabase {
                 try update.execute(arguments: [record.state, record.providerMessageID, record.error, record.nextAttemptAt,
                                                record.state.rawValue, now, now, record.id])
                 guard db.changesCount == 1, record.state != .queued else { continue }
+                if let providerID = record.providerMessageID {
+                    // A delivery report that raced ahead of this record.
+                    let early = try Row.fetchAll(db, sql: """
+                        DELETE FROM pending_delivery_report WHERE provider_message_id = ?
+                            AND channel = (SELECT channel FROM outbox WHERE id = ?) RETURNING state, error
+                        """, arguments: [providerID, record.id])
+                    for row in early {
+                        if let state = OutboundMessage.State(rawValue: row["state"]), let message = try OutboundMessage.fetchOne(db, key: record.id) {
+                            _ = try Self.applyDeliveryReport(db, message: message, state: state, error: row["error"], now: now)
+                        }
+                    }
+                }
                 if let row = try Row.fetchOne(db, sql: "SELECT report_number FROM outbox WHERE id = ? AND purpose = 'alert'", arguments: [record.id]),
                    let number: Int = row["report_number"] {
                     var event = ReportEvent(reportNumber: number, at: now, kind: "alert_\(record.state.rawValue)", actor: "system",
@@ -86,22 +98,38 @@ extension AppDatabase {
         }
     }
 
-    /// Applies a provider's delivery report, matched by its message id; late or repeated reports are harmless.
+    /// Applies a provider's delivery report, matched by its message id; late or repeated reports are harmless, and
+    /// one that arrives before the send is recorded is kept and applied when it is.
     @discardableResult
     public func recordDeliveryReport(channel: String, providerMessageID: String, state: OutboundMessage.State,
                                      error: String?, now: Date) async throws -> OutboundMessage? {
         try await writer.write { db in
-            guard var message = try OutboundMessage
+            guard let message = try OutboundMessage
                 .filter(OutboundMessage.Columns.channel == channel && OutboundMessage.Columns.providerMessageID == providerMessageID)
-                .fetchOne(db) else { return nil }
-            let rank: [OutboundMessage.State: Int] = [.queued: 0, .sending: 1, .sent: 2, .failed: 3, .undeliverable: 3, .delivered: 4]
-            guard rank[state, default: 0] > rank[message.state, default: 0] else { return message }
-            message.state = state
-            if let error { message.lastError = error }
-            message.updatedAt = now
-            try message.update(db)
-            return message
+                .fetchOne(db) else {
+                try db.execute(sql: """
+                    INSERT OR IGNORE INTO pending_delivery_report (channel, provider_message_id, state, error, at) VALUES (?, ?, ?, ?, ?)
+                    """, arguments: [channel, providerMessageID, state, error, now])
+                return nil
+            }
+            return try Self.applyDeliveryReport(db, message: message, state: state, error: error, now: now)
         }
+    }
+
+    static let stateRank: [OutboundMessage.State: Int] = [.queued: 0, .sending: 1, .sent: 2, .failed: 3, .undeliverable: 3, .delivered: 4]
+
+    static func applyDeliveryReport(_ db: Database, message: OutboundMessage, state: OutboundMessage.State, error: String?, now: Date) throws -> OutboundMessage {
+        var message = message
+        guard stateRank[state, default: 0] > stateRank[message.state, default: 0] else { return message }
+        message.state = state
+        if let error { message.lastError = error }
+        message.updatedAt = now
+        try message.update(db)
+        if let number = message.reportNumber, message.purpose == .alert, state == .delivered || state == .failed {
+            var event = ReportEvent(reportNumber: number, at: now, kind: "alert_\(state.rawValue)", actor: "provider", detail: error)
+            try event.insert(db)
+        }
+        return message
     }
 
     public func outboundMessages(reportNumber: Int? = nil) async throws -> [OutboundMessage] {

@@ -135,6 +135,37 @@ public struct AppDatabase: Sendable {
                 t.column("at", .datetime).notNull()
             }
         }
+        migrator.registerMigration("v2: channel log, message parts, early delivery reports") { db in
+            try db.create(table: "channel_log") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("at", .datetime).notNull().indexed()
+                t.column("channel", .text).notNull()
+                t.column("direction", .text).notNull()
+                t.column("kind", .text).notNull()
+                t.column("status", .integer)
+                t.column("latency_ms", .double)
+                t.column("error", .text)
+            }
+            try db.create(table: "inbound_part") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("channel", .text).notNull()
+                t.column("sender", .text).notNull()
+                t.column("reference", .text).notNull()
+                t.column("total", .integer).notNull()
+                t.column("number", .integer).notNull()
+                t.column("text", .text).notNull()
+                t.column("received_at", .datetime).notNull()
+                t.uniqueKey(["channel", "sender", "reference", "number"])
+            }
+            try db.create(table: "pending_delivery_report") { t in
+                t.column("channel", .text).notNull()
+                t.column("provider_message_id", .text).notNull()
+                t.column("state", .text).notNull()
+                t.column("error", .text)
+                t.column("at", .datetime).notNull()
+                t.primaryKey(["channel", "provider_message_id", "state"])
+            }
+        }
         return migrator
     }
 }

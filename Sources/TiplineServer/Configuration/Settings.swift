@@ -23,6 +23,10 @@ public struct Settings: Sendable {
     public var channels: [String: ChannelSettings]
     /// Tell the reporter when their report is closed.
     public var notifyReporterOnClose: Bool
+    /// How long to wait for the missing parts of a multi-part message before parsing what arrived.
+    public var concatWait: Double
+    /// Days the channel log is kept.
+    public var channelLogDays: Int
 
     public struct OutboxSettings: Sendable {
         public var maxAttempts: Int = 8
@@ -64,7 +68,8 @@ public struct Settings: Sendable {
             relative.hasPrefix("/") ? relative : folder.appendingPathComponent(relative).standardizedFileURL.path
         }
 
-        let known = ["server", "database", "timezone", "reference", "outbound_channel", "outbox", "channels", "secrets_file", "notify_reporter_on_close"]
+        let known = ["server", "database", "timezone", "reference", "outbound_channel", "outbox", "channels", "secrets_file",
+                     "notify_reporter_on_close", "inbound", "retention"]
         for key in try yaml.keys("") where !known.contains(key) {
             throw yaml.error(key, "unknown setting (known: \(known.joined(separator: ", ")))")
         }
@@ -162,7 +167,9 @@ public struct Settings: Sendable {
             rosterPath: resolve(try yaml.string("reference.roster", default: "roster.yaml")),
             repliesPath: resolve(try yaml.string("reference.replies", default: "replies.yaml")),
             outboundChannel: outboundChannel, outbox: outbox, channels: channels,
-            notifyReporterOnClose: try yaml.bool("notify_reporter_on_close", default: true)
+            notifyReporterOnClose: try yaml.bool("notify_reporter_on_close", default: true),
+            concatWait: try yaml.double("inbound.concat_wait_seconds", default: 60, range: 1...3600),
+            channelLogDays: try yaml.int("retention.channel_log_days", default: 30, range: 1...3650)
         )
     }
 

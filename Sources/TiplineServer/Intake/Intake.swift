@@ -27,6 +27,9 @@ public struct Intake: Sendable {
 
     /// Stores and handles one inbound message, exactly once per provider message id.
     public func receive(_ sms: InboundSMS, channel: String, via: String = "sms") async throws -> Outcome {
+        if let part = sms.part, part.total > 1 {
+            return try await receivePart(sms, part: part, channel: channel)
+        }
         let now = clock()
         let current = deployment.current
         let sender = PhoneNumber.normalise(sms.from) ?? sms.from
@@ -59,6 +62,73 @@ public struct Intake: Sendable {
             onQueued()
         }
         return outcome
+    }
+}
+
+extension Intake {
+    /// One part of a long message (Vonage `concat`): stored at once (so it is acknowledged and never lost); when the
+    /// last part arrives, in any order and even twice, the parts are joined in order and handled as one message.
+    func receivePart(_ sms: InboundSMS, part: InboundSMS.Part, channel: String) async throws -> Outcome {
+        let now = clock()
+        let current = deployment.current
+        let sender = PhoneNumber.normalise(sms.from) ?? sms.from
+        let replyChannel = current.settings.channels[channel] != nil ? channel : current.settings.outboundChannel
+        let outcome = try await batcher.write { db -> Outcome in
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO inbound_part (channel, sender, reference, total, number, text, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [channel, sender, part.reference, part.total, part.number, sms.text, now])
+            guard db.changesCount == 1 else { return .duplicate }
+            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM inbound_part WHERE channel = ? AND sender = ? AND reference = ?",
+                                         arguments: [channel, sender, part.reference]) ?? 0
+            guard count >= part.total else { return .stored(report: nil) }
+            return try Self.assemble(db, channel: channel, sender: sender, reference: part.reference, recipient: sms.to,
+                                     deployment: current, replyChannel: replyChannel, now: now)
+        }
+        if case .stored(let report?) = outcome {
+            logger.info("multi-part message assembled", metadata: ["channel": "\(channel)", "report": "\(report)"])
+            onQueued()
+        }
+        return outcome
+    }
+
+    /// Joins the stored parts of one message in order, deletes them, and handles the whole text.
+    static func assemble(_ db: Database, channel: String, sender: String, reference: String, recipient: String?,
+                         deployment: Deployment, replyChannel: String, now: Date) throws -> Outcome {
+        let texts = try String.fetchAll(db, sql: """
+            SELECT text FROM inbound_part WHERE channel = ? AND sender = ? AND reference = ? ORDER BY number
+            """, arguments: [channel, sender, reference])
+        try db.execute(sql: "DELETE FROM inbound_part WHERE channel = ? AND sender = ? AND reference = ?",
+                       arguments: [channel, sender, reference])
+        let text = texts.joined()
+        let parsed = deployment.parser.parse(text, receivedAt: now)
+        let inbound = InboundMessage(channel: channel, providerMessageID: "concat:\(sender):\(reference)", sender: sender,
+                                     recipient: recipient, body: text, receivedAt: now)
+        var handler = MessageHandler(db: db, deployment: deployment, now: now, sender: sender, channel: channel,
+                                     replyChannel: replyChannel, via: "sms")
+        let report = parsed.kind == .command ? nil
+            : Report(parsed: parsed, channel: channel, reporter: sender, text: text, receivedAt: now,
+                     provinceCode: parsed.origin.areaCode.flatMap(deployment.gazetteer.area(code:))?.provinceCode)
+        return try handler.handle(inbound, parsed: parsed, report: report)
+    }
+
+    /// Messages whose first part arrived before `cutoff` and which are still incomplete are parsed as they are.
+    public func assembleStaleParts(olderThan cutoff: Date) async throws -> Int {
+        let current = deployment.current
+        let now = clock()
+        let count = try await batcher.write { db -> Int in
+            let groups = try Row.fetchAll(db, sql: """
+                SELECT channel, sender, reference FROM inbound_part GROUP BY channel, sender, reference HAVING MIN(received_at) < ?
+                """, arguments: [cutoff])
+            for group in groups {
+                let channel: String = group["channel"]
+                let replyChannel = current.settings.channels[channel] != nil ? channel : current.settings.outboundChannel
+                _ = try Self.assemble(db, channel: channel, sender: group["sender"], reference: group["reference"], recipient: nil,
+                                      deployment: current, replyChannel: replyChannel, now: now)
+            }
+            return groups.count
+        }
+        if count > 0 { onQueued() }
+        return count
     }
 }
 

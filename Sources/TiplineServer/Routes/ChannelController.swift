@@ -15,14 +15,37 @@ struct ChannelController {
     let deliveryReports: DeliveryReports
     let maxBodyBytes: Int
     let metrics: TiplineMetrics
+    let channelLog: ChannelLogBuffer
+    let clock: @Sendable () -> Date
     let logger: Logger
 
     func addRoutes(to router: Router<TiplineRequestContext>) {
         let group = router.group("channels")
-        group.post(":channel/sms", use: inbound)
-        group.get(":channel/sms", use: inbound)
-        group.post(":channel/status", use: status)
-        group.get(":channel/status", use: status)
+        group.post(":channel/sms", use: logged("sms", inbound))
+        group.get(":channel/sms", use: logged("sms", inbound))
+        group.post(":channel/status", use: logged("status", status))
+        group.get(":channel/status", use: logged("status", status))
+    }
+
+    /// Records every webhook in the channel log: time, channel, status, latency, error — never the body or the sender.
+    func logged(_ kind: String, _ handler: @escaping @Sendable (Request, TiplineRequestContext) async throws -> Response)
+        -> @Sendable (Request, TiplineRequestContext) async throws -> Response {
+        { [channelLog, clock] request, context in
+            let started = ContinuousClock.now
+            let channel = context.parameters.get("channel") ?? "?"
+            do {
+                let response = try await handler(request, context)
+                channelLog.record(ChannelLogEntry(at: clock(), channel: channel, direction: "in", kind: kind, status: Int(response.status.code),
+                                                  latencyMS: (ContinuousClock.now - started).seconds * 1000, error: nil))
+                return response
+            } catch {
+                let status = (error as? any HTTPResponseError)?.status.code ?? 500
+                channelLog.record(ChannelLogEntry(at: clock(), channel: channel, direction: "in", kind: kind, status: Int(status),
+                                                  latencyMS: (ContinuousClock.now - started).seconds * 1000,
+                                                  error: (error as? HTTPError)?.body ?? "\(error)"))
+                throw error
+            }
+        }
     }
 
     @Sendable func inbound(_ request: Request, context: TiplineRequestContext) async throws -> Response {

@@ -22,13 +22,15 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
     let clock: @Sendable () -> Date
     let logger: Logger
     let metrics: TiplineMetrics
+    let channelLog: ChannelLogBuffer
     private let wakeups: AsyncStream<Void>
     private let wakeupContinuation: AsyncStream<Void>.Continuation
     private let pacing = Mutex<[String: Date]>([:])
     private let running = Atomic<Bool>(false)
 
     init(database: AppDatabase, providers: [String: any SMSProvider], client: CurlClient, settings: Settings.OutboxSettings,
-         clock: @escaping @Sendable () -> Date, metrics: TiplineMetrics, logger: Logger) {
+         clock: @escaping @Sendable () -> Date, metrics: TiplineMetrics, channelLog: ChannelLogBuffer, logger: Logger) {
+        self.channelLog = channelLog
         self.database = database
         self.providers = providers
         self.client = client
@@ -120,10 +122,19 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
         do {
             let response = try await client.execute(request)
             outcome = provider.interpret(response)
-            metrics.providerCall(channel: message.channel, status: "\(response.status)", seconds: (ContinuousClock.now - started).seconds)
+            let seconds = (ContinuousClock.now - started).seconds
+            metrics.providerCall(channel: message.channel, status: "\(response.status)", seconds: seconds)
+            var error: String?
+            if case .retryable(let reason) = outcome { error = reason }
+            if case .permanent(let reason) = outcome { error = reason }
+            channelLog.record(ChannelLogEntry(at: clock(), channel: message.channel, direction: "out", kind: "send", status: response.status,
+                                              latencyMS: seconds * 1000, error: error))
         } catch let error as CurlError {
             outcome = .retryable(error.description)
-            metrics.providerCall(channel: message.channel, status: "error", seconds: (ContinuousClock.now - started).seconds)
+            let seconds = (ContinuousClock.now - started).seconds
+            metrics.providerCall(channel: message.channel, status: "error", seconds: seconds)
+            channelLog.record(ChannelLogEntry(at: clock(), channel: message.channel, direction: "out", kind: "send", status: nil,
+                                              latencyMS: seconds * 1000, error: error.description))
         } catch {
             outcome = .retryable("\(error)")
         }
