@@ -168,6 +168,30 @@ public struct ParsedMessage: Sendable, Equatable, Codable {
         self.flags = flags
     }
 
+    /// Fills the fields this report lacks from `added` (a follow-up message), and recomputes `missing` and `urgent`.
+    public mutating func fill(from added: ParsedMessage) {
+        if child.name == nil { child.name = added.child.name }
+        if child.age == nil { child.age = added.child.age }
+        if child.sex == nil { child.sex = added.child.sex }
+        if origin.areaCode == nil, added.origin.areaCode != nil { origin = added.origin }
+        if origin.village == nil { origin.village = added.origin.village }
+        if destination.code == nil, destination.text == nil || added.destination.code != nil, added.destination.text != nil {
+            destination = added.destination
+        }
+        if leftOn == nil { leftOn = added.leftOn }
+        if companion.name == nil { companion.name = added.companion.name }
+        if companion.phone == nil { companion.phone = added.companion.phone }
+        urgent = urgent || added.urgent
+        missing = missing.filter { field in
+            switch field {
+            case "age": child.age == nil
+            case "origin": origin.areaCode == nil
+            case "destination": destination.code == nil && destination.text == nil
+            default: true
+            }
+        }
+    }
+
     /// A report that opens a case: a tip, an alert, or an unknown message kept for staff.
     public var isReport: Bool { kind != .command }
 

@@ -154,6 +154,14 @@ struct MessageHandler {
                 return nil
             }
             try event(number, "note", actor: actor, detail: parsed.note)
+            if let note = parsed.note, report.kind != .unknown {
+                // Added details fill what the report was missing ("BS 1001 14 tuoi, di Trung Quoc").
+                let added = deployment.parser.parse("TRE " + note, receivedAt: now)
+                report.parsed.fill(from: added)
+                report.urgent = report.parsed.urgent
+                report.areaCode = report.parsed.origin.areaCode
+                report.provinceCode = report.areaCode.flatMap(deployment.gazetteer.area(code:))?.provinceCode ?? report.provinceCode
+            }
             try touch(&report)
             try reply(officer != nil && !isReporter ? .officerNoteOK : .addOK, language, ["number": "\(number)"], report: number)
         case .home:

@@ -22,7 +22,7 @@ public struct MaintenanceService: Service, CustomStringConvertible {
             let now = clock()
             do {
                 try await channelLog.flush(to: database)
-                if now.timeIntervalSince(lastParts) >= 5 {
+                if now.timeIntervalSince(lastParts) >= min(5, settings.concatWait / 2) {
                     lastParts = now
                     let assembled = try await intake.assembleStaleParts(olderThan: now.addingTimeInterval(-settings.concatWait))
                     if assembled > 0 { logger.notice("incomplete multi-part messages parsed as they are", metadata: ["count": "\(assembled)"]) }

@@ -35,7 +35,7 @@ struct TestDeployment {
           max_attempts: 5
           base_delay_seconds: 0.05
           max_delay_seconds: 0.2
-          send_timeout_seconds: 2
+          send_timeout_seconds: 1
           segments_per_second: 1000
         channels:
           sms:
