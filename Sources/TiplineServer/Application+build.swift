@@ -18,6 +18,7 @@ public struct TiplineRuntime: Sendable {
     public let metrics: TiplineMetrics
     public let channelLog: ChannelLogBuffer
     public let maintenance: MaintenanceService
+    public let escalation: EscalationService
     public let providers: [String: any SMSProvider]
     public let clock: @Sendable () -> Date
     public let logger: Logger
@@ -42,12 +43,16 @@ public struct TiplineRuntime: Sendable {
         let dispatcher = OutboxDispatcher(database: database, providers: providers, client: client, settings: settings.outbox,
                                           clock: clock, metrics: metrics, channelLog: channelLog, logger: logger)
         let holder = DeploymentHolder(deployment)
+        let escalation = EscalationService(database: database, deployment: holder, clock: clock,
+                                           onQueued: { [dispatcher] in dispatcher.wake() }, logger: logger)
         let intake = Intake(deployment: holder, database: database, batcher: WriteBatcher(writer: database.writer),
-                            clock: clock, onQueued: { [dispatcher] in dispatcher.wake() }, logger: logger)
+                            clock: clock, onQueued: { [dispatcher] in dispatcher.wake() }, onEscalate: { [escalation] in escalation.wake() },
+                            logger: logger)
         let maintenance = MaintenanceService(database: database, channelLog: channelLog, intake: intake, settings: settings,
                                              clock: clock, logger: logger)
         return TiplineRuntime(deployment: holder, database: database, client: client, dispatcher: dispatcher, intake: intake,
                               simulator: SimulatorInbox(), metrics: metrics, channelLog: channelLog, maintenance: maintenance,
+                              escalation: escalation,
                               providers: providers, clock: clock, logger: logger)
     }
 }
@@ -80,6 +85,6 @@ public func buildApplication(_ runtime: TiplineRuntime, port: Int? = nil,
         logger: runtime.logger
     )
     // Services stop in reverse order: the server first (no new webhooks), then upkeep, the dispatcher, the client.
-    app.addServices(runtime.client, runtime.dispatcher, runtime.maintenance)
+    app.addServices(runtime.client, runtime.dispatcher, runtime.escalation, runtime.maintenance)
     return app
 }

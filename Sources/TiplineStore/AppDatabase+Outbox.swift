@@ -93,6 +93,7 @@ extension AppDatabase {
                     var event = ReportEvent(reportNumber: number, at: now, kind: "alert_\(record.state.rawValue)", actor: "system",
                                             detail: record.error)
                     try event.insert(db)
+                    if record.state == .failed || record.state == .undeliverable { try Self.escalateNow(db, report: number, now: now) }
                 }
             }
         }
@@ -116,6 +117,12 @@ extension AppDatabase {
         }
     }
 
+    /// An alert that could not be delivered counts as not acknowledged: the case moves to its next level at once.
+    static func escalateNow(_ db: Database, report number: Int, now: Date) throws {
+        try db.execute(sql: "UPDATE report SET next_escalation_at = ? WHERE number = ? AND status = 'open' AND call_now = 0",
+                       arguments: [now, number])
+    }
+
     static let stateRank: [OutboundMessage.State: Int] = [.queued: 0, .sending: 1, .sent: 2, .failed: 3, .undeliverable: 3, .delivered: 4]
 
     static func applyDeliveryReport(_ db: Database, message: OutboundMessage, state: OutboundMessage.State, error: String?, now: Date) throws -> OutboundMessage {
@@ -128,6 +135,7 @@ extension AppDatabase {
         if let number = message.reportNumber, message.purpose == .alert, state == .delivered || state == .failed {
             var event = ReportEvent(reportNumber: number, at: now, kind: "alert_\(state.rawValue)", actor: "provider", detail: error)
             try event.insert(db)
+            if state == .failed { try escalateNow(db, report: number, now: now) }
         }
         return message
     }

@@ -166,6 +166,21 @@ public struct AppDatabase: Sendable {
                 t.primaryKey(["channel", "provider_message_id", "state"])
             }
         }
+        migrator.registerMigration("v3: escalation") { db in
+            try db.alter(table: "report") { t in
+                t.add(column: "escalation_level", .integer).notNull().defaults(to: 0)
+                t.add(column: "escalation_round", .integer).notNull().defaults(to: 0)
+                t.add(column: "next_escalation_at", .datetime)
+                t.add(column: "reminders", .integer).notNull().defaults(to: 0)
+                t.add(column: "call_now", .boolean).notNull().defaults(to: false)
+            }
+            try db.create(index: "report_next_escalation", on: "report", columns: ["next_escalation_at"])
+            try db.create(table: "cluster_alert") { t in
+                t.primaryKey("key", .text)
+                t.column("at", .datetime).notNull()
+                t.column("reports", .text).notNull()
+            }
+        }
         return migrator
     }
 }

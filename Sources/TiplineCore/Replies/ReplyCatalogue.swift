@@ -39,6 +39,11 @@ public struct ReplyCatalogue: Sendable {
         case officerAlert = "officer_alert"
         case officerAlertUrgent = "officer_alert_urgent"
         case reporterHandled = "reporter_handled"
+        case officerReminder = "officer_reminder"
+        case hotlineCallNow = "hotline_call_now"
+        case clusterDestination = "cluster_destination"
+        case clusterCompanion = "cluster_companion"
+        case duplicateChild = "duplicate_child"
     }
 
     public let texts: [ParsedMessage.Language: [Key: String]]
@@ -66,7 +71,7 @@ public struct ReplyCatalogue: Sendable {
                 let rendered = ReplyCatalogue.fill(template, ReplyCatalogue.longestValues)
                 if SMSText.gsm7Septets(rendered) == nil {
                     problems.append(Problem(language: language, key: key.rawValue, problem: "not GSM-7 (remove diacritics and special characters)"))
-                } else if key != .officerAlert, key != .officerAlertUrgent, key != .officerList, key != .officerShow,
+                } else if key != .officerAlert, key != .officerAlertUrgent, key != .officerList, key != .officerShow, key != .hotlineCallNow,
                           SMSText.gsm7Septets(rendered)! > 160 {
                     problems.append(Problem(language: language, key: key.rawValue,
                                             problem: "\(SMSText.gsm7Septets(rendered)!) characters with placeholders filled; at most 160"))
@@ -80,7 +85,8 @@ public struct ReplyCatalogue: Sendable {
     public static let longestValues: [String: String] = [
         "number": "99999", "missing": "tuoi, xa, noi den", "status": "can bo dang xu ly, cho ket qua",
         "officer": "Nguyen Thi Thanh Huong", "time": "23:59 31/12", "keyword": "CHUYEN", "cases": "", "summary": "",
-        "details": "", "until": "23:59",
+        "details": "", "until": "23:59", "count": "12", "area": "Xa Hong Thai Tay Nam Giang", "destination": "Thanh pho Ho Chi Minh",
+        "numbers": "#99991 #99992 #99993", "phone": "+84912345678",
     ]
 
     /// The text for `key` in `language` with its placeholders filled (English falls back to Vietnamese).

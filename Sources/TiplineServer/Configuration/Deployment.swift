@@ -9,6 +9,7 @@ public struct Deployment: Sendable {
     public var roster: DutyRoster
     public var replies: ReplyCatalogue
     public var parser: ReportParser
+    public var escalation: EscalationPolicies
     /// Things worth knowing that do not stop the daemon (communes nobody covers).
     public var warnings: [String]
 
@@ -61,6 +62,15 @@ public struct Deployment: Sendable {
                 errors.append(error)
             }
         }
+        var escalation = EscalationPolicies(standard: .standard(timeZone: settings.timeZone), provinces: [:])
+        if FileManager.default.fileExists(atPath: settings.escalationPath), let text = read(settings.escalationPath, key: "reference.escalation") {
+            do {
+                escalation = try EscalationFile.parse(text, file: settings.escalationPath, timeZone: settings.timeZone,
+                                                      provinces: Set(areas.map(\.provinceCode)))
+            } catch {
+                errors.append(error)
+            }
+        }
         guard errors.isEmpty else { throw ConfigErrors(errors: errors) }
 
         var warnings: [String] = []
@@ -70,7 +80,7 @@ public struct Deployment: Sendable {
             warnings.append("\(uncovered.count) of \(areas.count) communes have no officer in \(settings.rosterPath) (\(provinces)); their reports go to the province supervisors")
         }
         return Deployment(settings: settings, gazetteer: gazetteer, roster: roster, replies: replies,
-                          parser: ReportParser(gazetteer: gazetteer, timeZone: settings.timeZone), warnings: warnings)
+                          parser: ReportParser(gazetteer: gazetteer, timeZone: settings.timeZone), escalation: escalation, warnings: warnings)
     }
 }
 
@@ -222,5 +232,75 @@ enum ReplyFile {
         }
         guard errors.isEmpty else { throw ConfigErrors(errors: errors) }
         return catalogue
+    }
+}
+
+/// The escalation policy in force, with a province's own where it has one.
+public struct EscalationPolicies: Sendable {
+    public var standard: EscalationPolicy
+    public var provinces: [String: EscalationPolicy]
+
+    public func policy(province: String?) -> EscalationPolicy {
+        province.flatMap { provinces[$0] } ?? standard
+    }
+}
+
+/// `config/escalation.yaml`.
+enum EscalationFile {
+    static func parse(_ text: String, file: String, timeZone: TimeZone, provinces: Set<String>) throws(ConfigError) -> EscalationPolicies {
+        let yaml = try YAMLReader(file: file, text: text)
+        let fallback = EscalationPolicy.standard(timeZone: timeZone)
+        func tracks(_ base: String, defaults: EscalationPolicy) throws(ConfigError) -> EscalationPolicy {
+            var policy = defaults
+            let prefix = base.isEmpty ? "" : base + "."
+            if yaml.node(prefix + "urgent") != nil { policy.urgent = try track(prefix + "urgent", defaults: defaults.urgent) }
+            if yaml.node(prefix + "normal") != nil { policy.normal = try track(prefix + "normal", defaults: defaults.normal) }
+            return policy
+        }
+        func track(_ path: String, defaults: EscalationPolicy.Track) throws(ConfigError) -> EscalationPolicy.Track {
+            var levels: [EscalationPolicy.Level] = []
+            for (levelPath, level) in try yaml.items(path + ".levels") {
+                let minutes = try level.double("after_minutes", default: -1, range: -1...100_000)
+                guard minutes > 0 else {
+                    throw ConfigError(file: file, line: level.line, key: "\(levelPath).after_minutes", problem: "is missing or not above 0: minutes after the previous level")
+                }
+                var targets: [EscalationPolicy.Target] = []
+                for name in try level.stringList("to") {
+                    guard let target = EscalationPolicy.Target(rawValue: name) else {
+                        throw ConfigError(file: file, line: level.node("to")?.mark.map { $0.line }, key: "\(levelPath).to",
+                                          problem: "'\(name)' is not a target (commune, province, hotline)")
+                    }
+                    targets.append(target)
+                }
+                guard !targets.isEmpty else {
+                    throw ConfigError(file: file, line: level.line, key: "\(levelPath).to", problem: "is missing: who this level alerts (commune, province, hotline)")
+                }
+                levels.append(.init(delay: minutes * 60, targets: targets))
+            }
+            var quiet: (Int, Int)?
+            if yaml.node(path + ".quiet_hours") != nil {
+                let from = try yaml.requiredString(path + ".quiet_hours.from", hint: "HH:MM")
+                let to = try yaml.requiredString(path + ".quiet_hours.to", hint: "HH:MM")
+                guard let start = RosterFile.minutes(from), let end = RosterFile.minutes(to) else {
+                    throw yaml.error(path + ".quiet_hours", "from and to must be times HH:MM")
+                }
+                quiet = (start, end)
+            }
+            return EscalationPolicy.Track(
+                levels: levels.isEmpty ? defaults.levels : levels,
+                repeats: try yaml.int(path + ".repeat", default: defaults.repeats, range: 0...10),
+                quietHours: quiet ?? (yaml.node(path + ".quiet_hours") == nil ? defaults.quietHours : nil),
+                reminderAfter: try yaml.double(path + ".reminder_after_hours", default: defaults.reminderAfter / 3600, range: 0.01...10_000) * 3600
+            )
+        }
+        let standard = try tracks("", defaults: fallback)
+        var byProvince: [String: EscalationPolicy] = [:]
+        for code in try yaml.keys("provinces") {
+            guard provinces.contains(code) else {
+                throw yaml.error("provinces.\(code)", "'\(code)' is not a province code in areas.csv (known: \(provinces.sorted().joined(separator: ", ")))")
+            }
+            byProvince[code] = try tracks("provinces.\(code)", defaults: standard)
+        }
+        return EscalationPolicies(standard: standard, provinces: byProvince)
     }
 }

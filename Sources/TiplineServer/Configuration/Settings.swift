@@ -17,6 +17,7 @@ public struct Settings: Sendable {
     public var placesPath: String
     public var rosterPath: String
     public var repliesPath: String
+    public var escalationPath: String
     public var outboundChannel: String
     public var outbox: OutboxSettings
     /// Enabled channels, by name.
@@ -166,6 +167,7 @@ public struct Settings: Sendable {
             placesPath: resolve(try yaml.string("reference.places", default: "places.csv")),
             rosterPath: resolve(try yaml.string("reference.roster", default: "roster.yaml")),
             repliesPath: resolve(try yaml.string("reference.replies", default: "replies.yaml")),
+            escalationPath: resolve(try yaml.string("reference.escalation", default: "escalation.yaml")),
             outboundChannel: outboundChannel, outbox: outbox, channels: channels,
             notifyReporterOnClose: try yaml.bool("notify_reporter_on_close", default: true),
             concatWait: try yaml.double("inbound.concat_wait_seconds", default: 60, range: 1...3600),

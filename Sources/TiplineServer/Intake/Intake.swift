@@ -16,6 +16,8 @@ public struct Intake: Sendable {
     let batcher: WriteBatcher
     let clock: @Sendable () -> Date
     let onQueued: @Sendable () -> Void
+    /// A case was passed on: run the escalation now rather than at its next tick.
+    var onEscalate: @Sendable () -> Void = {}
     let logger: Logger
 
     public enum Outcome: Sendable, Equatable {
@@ -60,6 +62,7 @@ public struct Intake: Sendable {
                 "from": "\(PhoneNumber.mask(sender))",
             ])
             onQueued()
+            if parsed.command == .pass { onEscalate() }
         }
         return outcome
     }

@@ -51,18 +51,30 @@ struct MessageHandler {
     // MARK: - Reports
 
     /// Stores a report, routes a tip or an alert to the officers on duty, and acknowledges it to the reporter.
+    /// A tip about a child already in an open case is attached to that case instead of alerting again.
     mutating func openReport(_ prepared: Report, status: Report.Status) throws -> Int {
         let parsed = prepared.parsed
         let area = parsed.origin.areaCode.flatMap(deployment.gazetteer.area(code:))
+        let routed = (parsed.kind == .tip || parsed.kind == .alert) && status == .open
+        if routed, let existing = try sameChild(as: parsed) {
+            try event(existing, "same_child", actor: "reporter", detail: prepared.text)
+            try reply(.duplicateChild, parsed.language, ["number": "\(existing)"], report: existing, purpose: .acknowledgement)
+            return existing
+        }
         var report = prepared
         report.status = status
+        if routed {
+            let policy = deployment.escalation.policy(province: area?.provinceCode)
+            report.nextEscalationAt = policy.next(after: .init(level: 0, round: 0), urgent: parsed.urgent, from: now)?.1
+        }
         try report.insert(db)
         let number = report.number!
         try event(number, "received", actor: "reporter", detail: "\(parsed.kind.rawValue) via \(via) on \(channel)")
         if !parsed.missing.isEmpty { try event(number, "parsed", detail: "missing: \(parsed.missing.joined(separator: ", "))") }
 
-        if (parsed.kind == .tip || parsed.kind == .alert), status == .open {
+        if routed {
             try route(number, parsed: parsed, area: area)
+            try clusterAlerts(report)
         }
         if status != .partial {
             let language = parsed.language
@@ -89,12 +101,68 @@ struct MessageHandler {
         let overrides = try AppDatabase.dutyOverrides(db, now: now)
         let routing = roster.route(area: area, at: now, extraOnDuty: overrides.on, offDuty: overrides.off)
         let text = OfficerAlert.text(number: number, report: parsed, catalogue: replies)
-        for officer in routing.officers {
-            var alert = OutboundMessage(channel: deployment.settings.outboundChannel, recipient: officer.phone, body: text,
-                                        purpose: .alert, reportNumber: number, at: now)
-            try alert.insert(db)
-        }
+        try Alerts(db: db, deployment: deployment, now: now).send(text, to: routing.officers, report: number, urgent: parsed.urgent)
         try event(number, "routed", detail: "\(routing.level.rawValue): \(routing.officers.map(\.id).joined(separator: ", "))")
+    }
+
+    /// An open case about the same child: same folded name, age within a year, same commune, in the last 30 days.
+    func sameChild(as parsed: ParsedMessage) throws -> Int? {
+        guard let name = parsed.child.name, let age = parsed.child.age, let area = parsed.origin.areaCode else { return nil }
+        let folded = TextFolding.fold(name)
+        let candidates = try Report
+            .filter(Report.Columns.areaCode == area)
+            .filter([Report.Status.open, .acknowledged, .home].contains(Report.Columns.status))
+            .filter(Report.Columns.receivedAt >= now.addingTimeInterval(-30 * 86400))
+            .order(Report.Columns.number.desc)
+            .limit(50)
+            .fetchAll(db)
+        return candidates.first { other in
+            guard let otherName = other.parsed.child.name, let otherAge = other.parsed.child.age else { return false }
+            return TextFolding.fold(otherName) == folded && abs(otherAge - age) <= 1
+        }?.number
+    }
+
+    /// Two or more tips from one commune to one destination within 7 days, or naming one companion's phone,
+    /// raise one warning to the province's supervisors and hotline ("children may be leaving as a group").
+    func clusterAlerts(_ report: Report) throws {
+        let alerts = Alerts(db: db, deployment: deployment, now: now)
+        var warnings: [(key: String, text: String, numbers: [Int])] = []
+        if let area = report.areaCode, let destination = report.parsed.destination.code {
+            let numbers = try Int.fetchAll(db, sql: """
+                SELECT number FROM report WHERE area_code = ? AND json_extract(parsed, '$.destination.code') = ?
+                    AND received_at >= ? AND kind IN ('tip', 'alert') ORDER BY number
+                """, arguments: [area, destination, now.addingTimeInterval(-7 * 86400)])
+            if numbers.count >= 2 {
+                let areaName = TextFolding.asciiFold(report.parsed.origin.areaName ?? area)
+                let place = TextFolding.asciiFold(report.parsed.destination.name ?? destination)
+                warnings.append(("destination:\(area):\(destination)", replies.render(.clusterDestination, .vi, [
+                    "count": "\(numbers.count)", "area": areaName, "destination": place,
+                    "numbers": numbers.suffix(4).map { "#\($0)" }.joined(separator: " "),
+                ]), numbers))
+            }
+        }
+        if let phone = report.parsed.companion.phone {
+            let numbers = try Int.fetchAll(db, sql: """
+                SELECT number FROM report WHERE json_extract(parsed, '$.companion.phone') = ? AND received_at >= ? ORDER BY number
+                """, arguments: [phone, now.addingTimeInterval(-30 * 86400)])
+            if numbers.count >= 2 {
+                warnings.append(("companion:\(phone)", replies.render(.clusterCompanion, .vi, [
+                    "count": "\(numbers.count)", "phone": phone, "numbers": numbers.suffix(4).map { "#\($0)" }.joined(separator: " "),
+                ]), numbers))
+            }
+        }
+        for warning in warnings {
+            // One warning per group a week; later reports join it silently (they are in the timeline).
+            let recent = try Date.fetchOne(db, sql: "SELECT at FROM cluster_alert WHERE key = ?", arguments: [warning.key])
+            guard recent.map({ now.timeIntervalSince($0) > 7 * 86400 }) ?? true else { continue }
+            try db.execute(sql: "INSERT OR REPLACE INTO cluster_alert (key, at, reports) VALUES (?, ?, ?)",
+                           arguments: [warning.key, now, warning.numbers.map(String.init).joined(separator: ",")])
+            let officers = try alerts.recipients([.province, .hotline], report: report, everyone: true)
+            try alerts.send(warning.text, to: officers, report: report.number!, urgent: true)
+            for number in warning.numbers {
+                try event(number, "cluster", detail: "\(warning.key): reports \(warning.numbers.map(String.init).joined(separator: ", "))")
+            }
+        }
     }
 
     // MARK: - Commands
@@ -185,6 +253,9 @@ struct MessageHandler {
                     report.assignedTo = officer!.id
                     report.acknowledgedAt = now
                     if report.status == .open { report.status = .acknowledged }
+                    // The escalation stops; a reminder follows if the case then sees no update.
+                    let policy = deployment.escalation.policy(province: report.provinceCode)
+                    report.nextEscalationAt = now.addingTimeInterval(policy.track(urgent: report.urgent).reminderAfter)
                     try event(number, "acknowledged", actor: actor)
                     try touch(&report)
                 }
@@ -192,25 +263,18 @@ struct MessageHandler {
             }
         case .pass:
             try event(number, "passed", actor: actor, detail: parsed.note)
-            if report.assignedTo == officer!.id {
+            if report.status != .closed {
+                // Back to nobody's case, and to the next level now (the escalation service runs it at once).
                 report.assignedTo = nil
                 report.status = .open
+                report.nextEscalationAt = now
             }
             try touch(&report)
-            // Passing on goes to the province's supervisors now, then hotline.
-            let area = report.areaCode.flatMap(deployment.gazetteer.area(code:))
-            let routing = roster.route(area: nil, provinceCode: area?.provinceCode ?? report.provinceCode, at: now)
-            let text = OfficerAlert.text(number: number, report: report.parsed, catalogue: replies)
-            for next in routing.officers where next.id != officer!.id {
-                var alert = OutboundMessage(channel: deployment.settings.outboundChannel, recipient: next.phone, body: text,
-                                            purpose: .alert, reportNumber: number, at: now)
-                try alert.insert(db)
-            }
-            try event(number, "escalated", actor: actor, detail: "\(routing.level.rawValue): \(routing.officers.map(\.id).joined(separator: ", "))")
             try reply(.officerPassOK, language, ["number": "\(number)"], report: number)
         case .close:
             report.status = .closed
             report.closedAt = now
+            report.nextEscalationAt = nil
             report.result = parsed.note
             if report.assignedTo == nil { report.assignedTo = officer!.id }
             try event(number, "closed", actor: actor, detail: parsed.note)
@@ -257,6 +321,7 @@ struct MessageHandler {
 
     func touch(_ report: inout Report) throws {
         report.updatedAt = now
+        report.reminders = 0
         try report.update(db)
     }
 

@@ -38,6 +38,15 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
     public var closedAt: Date?
     public var result: String?
     public var updatedAt: Date
+    /// Escalation: the level reached (0 is the first routing) and the pass through the levels.
+    public var escalationLevel: Int = 0
+    public var escalationRound: Int = 0
+    /// When the escalation timer next fires; nil when the case needs none.
+    public var nextEscalationAt: Date?
+    /// Reminders sent to the officer holding the case since its last update.
+    public var reminders: Int = 0
+    /// Nobody answered through every level: hotline staff should call.
+    public var callNow: Bool = false
     /// `parsed` as JSON, encoded when the report is built (outside the write transaction).
     var encodedParsed: String?
 
@@ -79,6 +88,11 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
         case closedAt = "closed_at"
         case result
         case updatedAt = "updated_at"
+        case escalationLevel = "escalation_level"
+        case escalationRound = "escalation_round"
+        case nextEscalationAt = "next_escalation_at"
+        case reminders
+        case callNow = "call_now"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -102,6 +116,11 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
         closedAt = try c.decodeIfPresent(Date.self, forKey: .closedAt)
         result = try c.decodeIfPresent(String.self, forKey: .result)
         updatedAt = try c.decode(Date.self, forKey: .updatedAt)
+        escalationLevel = try c.decodeIfPresent(Int.self, forKey: .escalationLevel) ?? 0
+        escalationRound = try c.decodeIfPresent(Int.self, forKey: .escalationRound) ?? 0
+        nextEscalationAt = try c.decodeIfPresent(Date.self, forKey: .nextEscalationAt)
+        reminders = try c.decodeIfPresent(Int.self, forKey: .reminders) ?? 0
+        callNow = try c.decodeIfPresent(Bool.self, forKey: .callNow) ?? false
         encodedParsed = nil
     }
 
@@ -126,6 +145,11 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
         container["closed_at"] = closedAt
         container["result"] = result
         container["updated_at"] = updatedAt
+        container["escalation_level"] = escalationLevel
+        container["escalation_round"] = escalationRound
+        container["next_escalation_at"] = nextEscalationAt
+        container["reminders"] = reminders
+        container["call_now"] = callNow
     }
 
     public static func == (a: Report, b: Report) -> Bool {
@@ -145,6 +169,8 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
         public static let searchKey = Column(CodingKeys.searchKey)
         public static let assignedTo = Column(CodingKeys.assignedTo)
         public static let reporter = Column(CodingKeys.reporter)
+        public static let nextEscalationAt = Column(CodingKeys.nextEscalationAt)
+        public static let callNow = Column(CodingKeys.callNow)
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { number = Int(inserted.rowID) }

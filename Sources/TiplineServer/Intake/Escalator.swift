@@ -1,0 +1,92 @@
+import Foundation
+import GRDB
+import TiplineCore
+import TiplineStore
+
+/// Fires the escalation timers that are due: durable in the report rows, each moved forward in the same transaction
+/// that queues its alerts, so a restart loses none and fires none twice.
+struct Escalator {
+    let deployment: Deployment
+    let now: Date
+
+    /// Handles every due timer; returns how many.
+    func run(_ db: Database) throws -> Int {
+        let due = try Report
+            .filter(Report.Columns.nextEscalationAt <= now)
+            .filter([Report.Status.open, .acknowledged, .home].contains(Report.Columns.status))
+            .filter(Report.Columns.callNow == false)
+            .order(Report.Columns.nextEscalationAt)
+            .limit(200)
+            .fetchAll(db)
+        for var report in due {
+            if report.status == .open {
+                try escalate(&report, db: db)
+            } else {
+                try remind(&report, db: db)
+            }
+            try report.update(db)
+        }
+        return due.count
+    }
+
+    /// Nobody took the case: the next level, or "call now" when the levels and repeats are used up.
+    func escalate(_ report: inout Report, db: Database) throws {
+        let number = report.number!
+        let policy = deployment.escalation.policy(province: report.provinceCode)
+        let alerts = Alerts(db: db, deployment: deployment, now: now)
+        let position = EscalationPolicy.Position(level: report.escalationLevel, round: report.escalationRound)
+        guard let (next, _) = policy.next(after: position, urgent: report.urgent, from: now) else {
+            report.callNow = true
+            report.nextEscalationAt = nil
+            let hotline = try alerts.recipients([.hotline], report: report, everyone: true)
+            let text = deployment.replies.render(.hotlineCallNow, .vi, ["number": "\(number)", "details": OfficerAlert.summary(report.parsed)])
+            try alerts.send(text, to: hotline, report: number, urgent: true)
+            try event(db, number, "call_now", detail: "no acknowledgement at any level; hotline: \(hotline.map(\.id).joined(separator: ", "))")
+            return
+        }
+        let officers = try alerts.recipients(policy.targets(of: next, urgent: report.urgent), report: report, everyone: next.round > 0)
+        let text = OfficerAlert.text(number: number, report: report.parsed, catalogue: deployment.replies)
+        try alerts.send(text, to: officers, report: number, urgent: report.urgent)
+        try event(db, number, "escalated", detail: "level \(next.level)\(next.round > 0 ? " (repeat \(next.round))" : ""): \(officers.map(\.id).joined(separator: ", "))")
+        report.escalationLevel = next.level
+        report.escalationRound = next.round
+        if let (_, due) = policy.next(after: next, urgent: report.urgent, from: now) {
+            report.nextEscalationAt = due
+        } else {
+            // The last level: wait as long once more, then call now.
+            let track = policy.track(urgent: report.urgent)
+            report.nextEscalationAt = policy.outsideQuietHours(now.addingTimeInterval(track.levels.last?.delay ?? 3600), urgent: report.urgent)
+        }
+    }
+
+    /// A taken case with no update: a reminder to its officer first, then the province.
+    func remind(_ report: inout Report, db: Database) throws {
+        let number = report.number!
+        let policy = deployment.escalation.policy(province: report.provinceCode)
+        let interval = policy.track(urgent: report.urgent).reminderAfter
+        let quietSince = report.updatedAt.addingTimeInterval(interval)
+        if quietSince > now {
+            report.nextEscalationAt = quietSince // updated since the timer was set
+            return
+        }
+        let alerts = Alerts(db: db, deployment: deployment, now: now)
+        if report.reminders == 0, let holder = report.assignedTo.flatMap(deployment.roster.officer(id:)) {
+            try alerts.send(deployment.replies.render(.officerReminder, .vi, ["number": "\(number)"]), to: [holder], report: number,
+                            urgent: report.urgent)
+            try event(db, number, "reminder", detail: holder.id)
+            report.reminders = 1
+        } else {
+            let officers = try alerts.recipients([.province], report: report, everyone: true)
+            try alerts.send(OfficerAlert.text(number: number, report: report.parsed, catalogue: deployment.replies), to: officers,
+                            report: number, urgent: report.urgent)
+            try event(db, number, "escalated", detail: "no update after a reminder: \(officers.map(\.id).joined(separator: ", "))")
+            report.reminders = 0
+        }
+        report.nextEscalationAt = policy.outsideQuietHours(now.addingTimeInterval(interval), urgent: report.urgent)
+    }
+
+    func event(_ db: Database, _ number: Int, _ kind: String, detail: String) throws {
+        var event = ReportEvent(reportNumber: number, at: now, kind: kind, actor: "system", detail: detail)
+        try event.insert(db)
+    }
+}
