@@ -85,6 +85,7 @@ public func buildApplication(_ runtime: TiplineRuntime, port: Int? = nil,
         logger: runtime.logger
     )
     // Services stop in reverse order: the server first (no new webhooks), then upkeep, the dispatcher, the client.
-    app.addServices(runtime.client, runtime.dispatcher, runtime.escalation, runtime.maintenance)
+    app.addServices(runtime.client, runtime.dispatcher, runtime.escalation, runtime.maintenance,
+                    ReloadService(deployment: runtime.deployment, logger: runtime.logger))
     return app
 }
