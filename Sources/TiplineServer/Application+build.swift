@@ -68,6 +68,10 @@ public func buildRouter(_ runtime: TiplineRuntime) -> Router<TiplineRequestConte
         .addRoutes(to: router)
     HealthController(database: runtime.database, dispatcher: runtime.dispatcher, metrics: runtime.metrics, clock: runtime.clock)
         .addRoutes(to: router)
+    ReportsAPIController(database: runtime.database, deployment: runtime.deployment,
+                         actions: CaseActions(database: runtime.database, deployment: runtime.deployment, clock: runtime.clock),
+                         clock: runtime.clock)
+        .addRoutes(to: router)
     SimulatorController(inbox: runtime.simulator, intake: runtime.intake,
                         channel: settings.channels.values.first { $0.provider == .simulator }?.name)
         .addRoutes(to: router)

@@ -28,6 +28,11 @@ extension AppDatabase {
         public var query: String?
         /// Show reports with a number below this one (the next page).
         public var before: Int?
+        /// Limits what a caller may see: only these areas or provinces (nil: everything).
+        public var scopeAreas: Set<String>?
+        public var scopeProvinces: Set<String> = []
+        /// Urgent and unacknowledged first (the hotline log), instead of newest first.
+        public var urgentFirst = false
         public var limit: Int = 50
 
         public init() {}
@@ -52,7 +57,26 @@ extension AppDatabase {
             request = request.filter(Report.Columns.searchKey.like("%\(TextFolding.fold(query))%"))
         }
         if let before = filter.before { request = request.filter(Report.Columns.number < before) }
+        if let areas = filter.scopeAreas {
+            request = request.filter(areas.contains(Report.Columns.areaCode) || filter.scopeProvinces.contains(Report.Columns.provinceCode))
+        }
+        if filter.urgentFirst {
+            return request.order(sql: "call_now DESC, (status = 'open') DESC, urgent DESC, number DESC").limit(filter.limit)
+        }
         return request.order(Report.Columns.number.desc).limit(filter.limit)
+    }
+
+    /// Open cases per commune, for the log page.
+    public func openCasesByArea(scope: ReportFilter) async throws -> [(area: String, count: Int)] {
+        try await reader.read { db in
+            var filter = scope
+            filter.statuses = [.open, .acknowledged, .home]
+            filter.limit = 100_000
+            let reports = try Self.reportRequest(filter).fetchAll(db)
+            var counts: [String: Int] = [:]
+            for report in reports { counts[report.areaCode ?? "?", default: 0] += 1 }
+            return counts.sorted { $0.value == $1.value ? $0.key < $1.key : $0.value > $1.value }.map { ($0.key, $0.value) }
+        }
     }
 
     public func reportCount() async throws -> Int {

@@ -181,6 +181,43 @@ public struct AppDatabase: Sendable {
                 t.column("reports", .text).notNull()
             }
         }
+        migrator.registerMigration("v4: staff access") { db in
+            try db.create(table: "api_token") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull()
+                t.column("role", .text).notNull()
+                t.column("officer_id", .text)
+                t.column("hash", .text).notNull().unique()
+                t.column("created_at", .datetime).notNull()
+                t.column("revoked_at", .datetime)
+                t.column("last_used_at", .datetime)
+            }
+            try db.create(table: "staff_user") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull().unique(onConflict: .fail)
+                t.column("role", .text).notNull()
+                t.column("officer_id", .text)
+                t.column("password_hash", .text).notNull()
+                t.column("failed_attempts", .integer).notNull().defaults(to: 0)
+                t.column("locked_until", .datetime)
+                t.column("created_at", .datetime).notNull()
+            }
+            try db.create(table: "web_session") { t in
+                t.primaryKey("hash", .text)
+                t.column("user_id", .integer).notNull().references("staff_user", onDelete: .cascade)
+                t.column("csrf", .text).notNull()
+                t.column("expires_at", .datetime).notNull()
+            }
+            try db.create(table: "audit_log") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("at", .datetime).notNull().indexed()
+                t.column("actor", .text).notNull()
+                t.column("role", .text).notNull()
+                t.column("action", .text).notNull()
+                t.column("target", .text)
+                t.column("detail", .text)
+            }
+        }
         return migrator
     }
 }

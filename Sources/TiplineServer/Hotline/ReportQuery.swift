@@ -1,0 +1,91 @@
+import Foundation
+import Hummingbird
+import TiplineCore
+import TiplineStore
+
+/// The report-log filters shared by the API, the CSV export and the web log; a bad one is a 400 naming the parameter.
+enum ReportQuery {
+    static func filter(_ query: [String: String], now: Date) throws -> AppDatabase.ReportFilter {
+        var filter = AppDatabase.ReportFilter()
+        if let since = query["since"], !since.isEmpty {
+            filter.since = try instant(since, parameter: "since", now: now)
+        }
+        if let until = query["until"], !until.isEmpty {
+            filter.until = try instant(until, parameter: "until", now: now)
+        }
+        if let statuses = query["status"], !statuses.isEmpty {
+            filter.statuses = try statuses.split(separator: ",").map { name in
+                guard let status = Report.Status(rawValue: String(name)) else {
+                    throw APIError(.badRequest, "status: '\(name)' is not one of \(Report.Status.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return status
+            }
+        }
+        if let kind = query["kind"], !kind.isEmpty {
+            guard let value = ParsedMessage.Kind(rawValue: kind) else {
+                throw APIError(.badRequest, "kind: '\(kind)' is not one of tip, alert, command, unknown")
+            }
+            filter.kind = value
+        }
+        if let urgent = query["urgent"], !urgent.isEmpty {
+            guard urgent == "true" || urgent == "false" else { throw APIError(.badRequest, "urgent: must be true or false, not '\(urgent)'") }
+            filter.urgent = urgent == "true"
+        }
+        if let area = query["area"], !area.isEmpty {
+            guard area.allSatisfy(\.isNumber) else { throw APIError(.badRequest, "area: '\(area)' is not an area or province code") }
+            filter.area = area
+        }
+        if let channel = query["channel"], !channel.isEmpty { filter.channel = channel }
+        if let q = query["q"], !q.isEmpty { filter.query = q }
+        if let limit = query["limit"], !limit.isEmpty {
+            guard let value = Int(limit), (1...500).contains(value) else { throw APIError(.badRequest, "limit: must be a number from 1 to 500, not '\(limit)'") }
+            filter.limit = value
+        }
+        if let cursor = query["cursor"], !cursor.isEmpty {
+            guard let data = Data(base64Encoded: cursor), let text = String(data: data, encoding: .utf8), text.hasPrefix("before:"),
+                  let number = Int(text.dropFirst(7)) else {
+                throw APIError(.badRequest, "cursor: not a cursor this server gave")
+            }
+            filter.before = number
+        }
+        return filter
+    }
+
+    static func cursor(after reports: [Report], limit: Int) -> String? {
+        guard reports.count == limit, let last = reports.last?.number else { return nil }
+        return Data("before:\(last)".utf8).base64EncodedString()
+    }
+
+    /// ISO 8601 (`2026-11-28T09:00:00+07:00`, `2026-11-28`) or a relative `24h`, `7d`, `30m`.
+    static func instant(_ text: String, parameter: String, now: Date) throws -> Date {
+        if let unit = text.last, "mhd".contains(unit), let value = Double(text.dropLast()), value >= 0 {
+            return now.addingTimeInterval(-value * (unit == "m" ? 60 : unit == "h" ? 3600 : 86400))
+        }
+        let formatter = ISO8601DateFormatter()
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withFullDate]
+        if let date = formatter.date(from: text) { return date }
+        throw APIError(.badRequest, "\(parameter): '\(text)' is not a time (2026-11-28T09:00:00+07:00, 2026-11-28, or 24h/7d)")
+    }
+
+    /// Narrows a filter to what `staff` may see; an officer asking for an area outside theirs is refused.
+    static func scope(_ filter: inout AppDatabase.ReportFilter, for staff: StaffIdentity, roster: DutyRoster, gazetteer: Gazetteer) throws {
+        guard staff.role == .officer else { return }
+        let officer = staff.officerID.flatMap(roster.officer(id:))
+        let areas = officer?.areas ?? []
+        let provinces = officer?.provinces ?? []
+        filter.scopeAreas = areas
+        filter.scopeProvinces = provinces
+        if let area = filter.area, !areas.contains(area), !provinces.contains(area),
+           !(gazetteer.area(code: area).map { provinces.contains($0.provinceCode) } ?? false) {
+            throw APIError(.forbidden, "area: \(area) is outside the areas you cover")
+        }
+    }
+
+    static func mayRead(_ report: Report, staff: StaffIdentity, roster: DutyRoster) -> Bool {
+        guard staff.role == .officer else { return true }
+        guard let officer = staff.officerID.flatMap(roster.officer(id:)) else { return false }
+        return report.areaCode.map(officer.areas.contains) == true || report.provinceCode.map(officer.provinces.contains) == true
+            || report.assignedTo == officer.id
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import TiplineCore
+import TiplineStore
+
+/// A report as the API, the web pages, the CSV export and `tipline log` show it: the grammar's field names plus the
+/// case's own, with the reporter's number masked for roles that may not see it.
+struct ReportView: Encodable {
+    let report: Report
+    let showReporter: Bool
+    var timeline: [ReportEvent]?
+
+    var reporter: String? {
+        guard let number = report.reporter else { return nil }
+        return showReporter ? number : PhoneNumber.mask(number)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case number, status, kind, command, urgent, language, child, origin, destination
+        case leftOn = "left_on"
+        case companion, note, missing, flags
+        case receivedAt = "received_at"
+        case channel, via, reporter
+        case assignedTo = "assigned_to"
+        case callNow = "call_now"
+        case text, result, timeline
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        let parsed = report.parsed
+        try c.encode(report.number, forKey: .number)
+        try c.encode(report.status.rawValue, forKey: .status)
+        try c.encode(parsed.kind, forKey: .kind)
+        try c.encode(parsed.command, forKey: .command)
+        try c.encode(report.urgent, forKey: .urgent)
+        try c.encode(parsed.language, forKey: .language)
+        try c.encode(parsed.child, forKey: .child)
+        try c.encode(parsed.origin, forKey: .origin)
+        try c.encode(parsed.destination, forKey: .destination)
+        try c.encode(parsed.leftOn, forKey: .leftOn)
+        try c.encode(parsed.companion, forKey: .companion)
+        try c.encode(parsed.note, forKey: .note)
+        try c.encode(parsed.missing, forKey: .missing)
+        try c.encode(parsed.flags, forKey: .flags)
+        try c.encode(ReportView.iso(report.receivedAt), forKey: .receivedAt)
+        try c.encode(report.channel, forKey: .channel)
+        try c.encode(report.via, forKey: .via)
+        try c.encode(reporter, forKey: .reporter)
+        try c.encode(report.assignedTo, forKey: .assignedTo)
+        try c.encode(report.callNow, forKey: .callNow)
+        try c.encode(report.text, forKey: .text)
+        try c.encode(report.result, forKey: .result)
+        if let timeline {
+            try c.encode(timeline.map { EventView(event: $0) }, forKey: .timeline)
+        }
+    }
+
+    struct EventView: Encodable {
+        let event: ReportEvent
+        enum CodingKeys: String, CodingKey { case at, kind, actor, detail }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(ReportView.iso(event.at), forKey: .at)
+            try c.encode(event.kind, forKey: .kind)
+            try c.encode(event.actor, forKey: .actor)
+            try c.encode(event.detail, forKey: .detail)
+        }
+    }
+
+    static func iso(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+
+    // MARK: - CSV
+
+    static let csvColumns = ["number", "received_at", "status", "kind", "urgent", "call_now", "child_name", "child_age", "child_sex",
+                             "area_code", "area_name", "village", "destination", "destination_code", "left_on", "companion_name",
+                             "companion_phone", "missing", "assigned_to", "channel", "reporter", "text", "result"]
+
+    var csvRow: [String] {
+        let p = report.parsed
+        return [
+            String(report.number ?? 0), ReportView.iso(report.receivedAt), report.status.rawValue, p.kind.rawValue, String(report.urgent),
+            String(report.callNow), p.child.name ?? "", p.child.age.map(String.init) ?? "", p.child.sex?.rawValue ?? "",
+            p.origin.areaCode ?? "", p.origin.areaName ?? "", p.origin.village ?? "", p.destination.name ?? p.destination.text ?? "",
+            p.destination.code ?? "", p.leftOn ?? "", p.companion.name ?? "", p.companion.phone ?? "", p.missing.joined(separator: " "),
+            report.assignedTo ?? "", report.channel, reporter ?? "", report.text ?? "", report.result ?? "",
+        ]
+    }
+
+    /// RFC 4180 quoting; a leading `=`, `+`, `-` or `@` is prefixed with `'` so a spreadsheet never runs it as a formula.
+    static func csvField(_ value: String) -> String {
+        var value = value
+        if let first = value.first, "=+-@".contains(first), Double(value) == nil { value = "'" + value }
+        if value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+            return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        return value
+    }
+
+    /// UTF-8 with a byte-order mark, so spreadsheet programs show Vietnamese correctly.
+    static func csv(_ views: [ReportView]) -> String {
+        var out = "\u{FEFF}" + csvColumns.joined(separator: ",") + "\r\n"
+        for view in views {
+            out += view.csvRow.map(csvField).joined(separator: ",") + "\r\n"
+        }
+        return out
+    }
+}

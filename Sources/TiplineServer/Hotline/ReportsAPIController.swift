@@ -1,0 +1,230 @@
+import Foundation
+import Hummingbird
+import TiplineCore
+import TiplineStore
+
+/// `/api/v1`: the report log for hotline staff and case systems. Every call is authenticated by a bearer token,
+/// scoped by role (officers see the areas they cover), and every read of a report's details or an export is audited.
+struct ReportsAPIController {
+    let database: AppDatabase
+    let deployment: DeploymentHolder
+    let actions: CaseActions
+    let clock: @Sendable () -> Date
+
+    func addRoutes(to router: Router<TiplineRequestContext>) {
+        router.get("api/v1/openapi.yaml") { _, _ -> Response in
+            guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml", subdirectory: "Resources"),
+                  let data = try? Data(contentsOf: url) else { throw APIError(.internalServerError, "the OpenAPI file is missing") }
+            return Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+        let api = router.group("api/v1")
+            .add(middleware: APIErrorMiddleware())
+            .add(middleware: BearerTokenMiddleware(database: database))
+        api.get("reports", use: list)
+        api.get("reports.csv", use: csv)
+        api.get("reports/:number", use: show)
+        api.post("reports/:number/acknowledge", use: acknowledge)
+        api.post("reports/:number/notes", use: note)
+        api.post("reports/:number/close", use: close)
+        api.post("reports/:number/reassign", use: reassign)
+        api.get("duty", use: duty)
+    }
+
+    func staff(_ context: TiplineRequestContext) throws -> StaffIdentity {
+        guard let staff = context.staff else { throw APIError(.unauthorized, "missing or invalid bearer token") }
+        return staff
+    }
+
+    func filtered(_ request: Request, context: TiplineRequestContext) throws -> (StaffIdentity, AppDatabase.ReportFilter) {
+        let staff = try staff(context)
+        var query: [String: String] = [:]
+        for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
+        let known: Set = ["since", "until", "status", "kind", "urgent", "area", "channel", "q", "limit", "cursor"]
+        if let unknown = query.keys.first(where: { !known.contains($0) }) {
+            throw APIError(.badRequest, "\(unknown): unknown parameter (known: \(known.sorted().joined(separator: ", ")))")
+        }
+        var filter = try ReportQuery.filter(query, now: clock())
+        let current = deployment.current
+        try ReportQuery.scope(&filter, for: staff, roster: current.roster, gazetteer: current.gazetteer)
+        return (staff, filter)
+    }
+
+    @Sendable func list(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        let (staff, filter) = try filtered(request, context: context)
+        let reports = try await database.reports(filter)
+        let body = Page(reports: reports.map { ReportView(report: $0, showReporter: staff.seesReporterNumbers) },
+                        nextCursor: ReportQuery.cursor(after: reports, limit: filter.limit))
+        return try json(body)
+    }
+
+    @Sendable func csv(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        var (staff, filter) = try filtered(request, context: context)
+        if request.uri.queryParameters["limit"] == nil { filter.limit = 500 }
+        let reports = try await database.reports(filter)
+        try await database.audit(staff, action: "export_csv", target: nil, detail: "\(reports.count) reports; \(request.uri.query ?? "")", now: clock())
+        let text = ReportView.csv(reports.map { ReportView(report: $0, showReporter: staff.seesReporterNumbers) })
+        return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8",
+                                               .contentDisposition: "attachment; filename=\"tipline-reports.csv\""],
+                        body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    func readable(_ context: TiplineRequestContext) async throws -> (StaffIdentity, Report) {
+        let staff = try staff(context)
+        guard let text = context.parameters.get("number"), let number = Int(text) else {
+            throw APIError(.badRequest, "number: a report number such as 1001")
+        }
+        guard let report = try await database.report(number: number), report.kind != .command else {
+            throw APIError(.notFound, "no report \(number)")
+        }
+        guard ReportQuery.mayRead(report, staff: staff, roster: deployment.current.roster) else {
+            throw APIError(.forbidden, "report \(number) is outside the areas you cover")
+        }
+        return (staff, report)
+    }
+
+    @Sendable func show(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        let (staff, report) = try await readable(context)
+        try await database.audit(staff, action: "view_report", target: "\(report.number!)", now: clock())
+        var view = ReportView(report: report, showReporter: staff.seesReporterNumbers)
+        view.timeline = try await database.timeline(number: report.number!)
+        return try json(view)
+    }
+
+    struct ActionBody: Decodable {
+        var text: String?
+        var note: String?
+        var result: String?
+        var officer: String?
+    }
+
+    func body(_ request: Request) async throws -> ActionBody {
+        let buffer = try await request.body.collect(upTo: 16384)
+        guard buffer.readableBytes > 0 else { return ActionBody() }
+        do {
+            return try JSONDecoder().decode(ActionBody.self, from: Data(buffer: buffer))
+        } catch {
+            throw APIError(.badRequest, "body: expected a JSON object such as {\"text\": \"…\"}")
+        }
+    }
+
+    func act(_ request: Request, context: TiplineRequestContext,
+             _ action: (StaffIdentity, Int, ActionBody) async throws -> Report) async throws -> Response {
+        let (staff, report) = try await readable(context)
+        let body = try await body(request)
+        let updated = try await action(staff, report.number!, body)
+        var view = ReportView(report: updated, showReporter: staff.seesReporterNumbers)
+        view.timeline = try await database.timeline(number: updated.number!)
+        return try json(view)
+    }
+
+    @Sendable func acknowledge(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        try await act(request, context: context) { staff, number, _ in try await actions.acknowledge(number, by: staff) }
+    }
+
+    @Sendable func note(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        try await act(request, context: context) { staff, number, body in
+            try await actions.note(number, text: body.text ?? body.note ?? "", by: staff)
+        }
+    }
+
+    @Sendable func close(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        try await act(request, context: context) { staff, number, body in
+            try await actions.close(number, result: body.result ?? body.text ?? "", by: staff)
+        }
+    }
+
+    @Sendable func reassign(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        try await act(request, context: context) { staff, number, body in
+            guard staff.role != .officer else { throw APIError(.forbidden, "only hotline staff and admins reassign cases") }
+            guard let officer = body.officer, !officer.isEmpty else { throw APIError(.badRequest, "officer: the roster id to give the case to") }
+            return try await actions.reassign(number, to: officer, by: staff)
+        }
+    }
+
+    @Sendable func duty(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        let staff = try staff(context)
+        let roster = deployment.current
+        let overrides = try await database.reader.read { db in try AppDatabase.dutyOverrides(db, now: clock()) }
+        return try json(DutyBoard.now(roster, at: clock(), overrides: overrides, staff: staff))
+    }
+
+    func json(_ value: some Encodable) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    }
+
+    struct Page: Encodable {
+        let reports: [ReportView]
+        let nextCursor: String?
+        enum CodingKeys: String, CodingKey { case reports, nextCursor = "next_cursor" }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(reports, forKey: .reports)
+            try c.encode(nextCursor, forKey: .nextCursor)
+        }
+    }
+}
+
+/// Who is on duty now, per area, province and hotline.
+struct DutyBoard: Encodable {
+    struct Person: Encodable {
+        let id: String
+        let name: String
+        let role: String
+        let phone: String
+    }
+    struct AreaDuty: Encodable {
+        let areaCode: String
+        let areaName: String
+        let onDuty: [Person]
+        enum CodingKeys: String, CodingKey { case areaCode = "area_code", areaName = "area_name", onDuty = "on_duty" }
+    }
+    let at: String
+    let areas: [AreaDuty]
+    let supervisors: [Person]
+    let hotline: [Person]
+
+    static func now(_ deployment: Deployment, at instant: Date, overrides: (on: Set<String>, off: Set<String>), staff: StaffIdentity) -> DutyBoard {
+        let roster = deployment.roster
+        func person(_ officer: Officer) -> Person {
+            Person(id: officer.id, name: officer.name, role: officer.role.rawValue,
+                   phone: staff.role == .officer ? PhoneNumber.mask(officer.phone) : officer.phone)
+        }
+        let covered = Set(roster.officers.flatMap(\.areas))
+        let areas = deployment.gazetteer.areas.filter { covered.contains($0.code) }.map { area in
+            AreaDuty(areaCode: area.code, areaName: area.name,
+                     onDuty: roster.onDuty(in: area, at: instant, extraOnDuty: overrides.on, offDuty: overrides.off).map(person))
+        }
+        let onDuty = roster.officers.filter {
+            !overrides.off.contains($0.id) && (overrides.on.contains($0.id) || $0.isOnDuty(at: instant, in: roster.timeZone))
+        }
+        return DutyBoard(at: ReportView.iso(instant), areas: areas,
+                         supervisors: onDuty.filter { $0.role == .supervisor }.map(person),
+                         hotline: onDuty.filter { $0.role == .hotline }.map(person))
+    }
+}
+
+/// `Authorization: Bearer <token>` → the token's staff identity; a missing or unknown token is 401.
+struct BearerTokenMiddleware: RouterMiddleware {
+    typealias Context = TiplineRequestContext
+    let database: AppDatabase
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+            var error = APIError(.unauthorized, "missing bearer token: send Authorization: Bearer <token> (tipline token create)")
+            error.headers[.wwwAuthenticate] = "Bearer"
+            throw error
+        }
+        let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        guard let staff = try await database.identity(forTokenHash: StaffAuth.hash(token: token)) else {
+            var error = APIError(.unauthorized, "invalid or revoked token")
+            error.headers[.wwwAuthenticate] = "Bearer error=\"invalid_token\""
+            throw error
+        }
+        var context = context
+        context.staff = staff
+        return try await next(request, context)
+    }
+}
