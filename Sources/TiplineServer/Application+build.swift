@@ -2,6 +2,7 @@ import CurlHTTP
 import Foundation
 import Hummingbird
 import Logging
+import Mustache
 import ServiceLifecycle
 import TiplineCore
 import TiplineProviders
@@ -58,7 +59,7 @@ public struct TiplineRuntime: Sendable {
 }
 
 /// The HTTP routes of tipline.
-public func buildRouter(_ runtime: TiplineRuntime) -> Router<TiplineRequestContext> {
+public func buildRouter(_ runtime: TiplineRuntime, templates: MustacheLibrary? = nil) -> Router<TiplineRequestContext> {
     let router = Router(context: TiplineRequestContext.self)
     let settings = runtime.deployment.current.settings
     ChannelController(providers: runtime.providers, intake: runtime.intake,
@@ -72,6 +73,14 @@ public func buildRouter(_ runtime: TiplineRuntime) -> Router<TiplineRequestConte
                          actions: CaseActions(database: runtime.database, deployment: runtime.deployment, clock: runtime.clock),
                          clock: runtime.clock)
         .addRoutes(to: router)
+    if let templates {
+        WebController(database: runtime.database, deployment: runtime.deployment,
+                      actions: CaseActions(database: runtime.database, deployment: runtime.deployment, clock: runtime.clock),
+                      library: templates, simulator: runtime.simulator, intake: runtime.intake,
+                      simulatorChannel: settings.channels.values.first { $0.provider == .simulator }?.name,
+                      channelLog: runtime.channelLog, clock: runtime.clock, logger: runtime.logger)
+            .addRoutes(to: router)
+    }
     SimulatorController(inbox: runtime.simulator, intake: runtime.intake,
                         channel: settings.channels.values.first { $0.provider == .simulator }?.name)
         .addRoutes(to: router)
@@ -80,10 +89,10 @@ public func buildRouter(_ runtime: TiplineRuntime) -> Router<TiplineRequestConte
 
 /// The tipline application: HTTP server, outbox dispatcher and HTTP client, with graceful shutdown in that order.
 public func buildApplication(_ runtime: TiplineRuntime, port: Int? = nil,
-                             onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+                             onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws -> some ApplicationProtocol {
     let settings = runtime.deployment.current.settings
     var app = Application(
-        router: buildRouter(runtime),
+        router: buildRouter(runtime, templates: try await WebController.loadLibrary()),
         configuration: .init(address: .hostname(settings.host, port: port ?? settings.port), serverName: "tipline"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
         logger: runtime.logger

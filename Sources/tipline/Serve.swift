@@ -45,7 +45,7 @@ struct Serve: AsyncParsableCommand {
             "listen": "\(settings.host):\(settings.port)", "database": "\(settings.databasePath)",
             "channels": "\(settings.channels.keys.sorted().joined(separator: ","))",
         ])
-        let app = buildApplication(runtime)
+        let app = try await buildApplication(runtime)
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
     }
 }

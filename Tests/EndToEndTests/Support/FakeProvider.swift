@@ -65,11 +65,11 @@ final class FakeTwilio: Sendable {
 
 /// Runs `app` on a loopback port until `body` returns, then shuts it down gracefully.
 func withRunning<T: Sendable>(
-    _ makeApp: (@escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol,
+    _ makeApp: (@escaping @Sendable (Int) async -> Void) async throws -> some ApplicationProtocol,
     _ body: (Int) async throws -> T
 ) async throws -> T {
     let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-    let app = makeApp { port in continuation.yield(port) }
+    let app = try await makeApp { port in continuation.yield(port) }
     let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test")))
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }

@@ -70,7 +70,7 @@ struct TestDeployment {
 
 /// Runs tipline on a loopback port for the duration of `body`.
 func runTipline<T: Sendable>(_ runtime: TiplineRuntime, _ body: (Int) async throws -> T) async throws -> T {
-    try await withRunning({ onRunning in buildApplication(runtime, port: 0, onServerRunning: onRunning) }, body)
+    try await withRunning({ onRunning in try await buildApplication(runtime, port: 0, onServerRunning: onRunning) }, body)
 }
 
 /// Posts a Twilio-format inbound SMS webhook with libcurl.
