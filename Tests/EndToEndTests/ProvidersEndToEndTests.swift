@@ -138,11 +138,11 @@ struct ProvidersEndToEndTests {
     func timeout() async throws {
         let fake = FakeProviders()
         try await runFakeProviders(fake) { providerPort in
-            let deployment = try TestDeployment(providerPort: providerPort)
+            let deployment = try TestDeployment(providerPort: providerPort, sendTimeout: 1)
             defer { deployment.remove() }
             let runtime = try deployment.runtime()
             try await runTipline(runtime) { port in
-                fake.script([.delay(.seconds(2))])
+                fake.script([.delay(.seconds(3))])
                 _ = try await postSMS(client, port: port, sid: "SM-t1", from: "+84900000231", body: "HD")
                 let messages = try await waitForOutbox(runtime.database) { $0.allSatisfy { $0.state == .sent } }
                 #expect(messages.first?.state == .sent)

@@ -14,7 +14,7 @@ struct TestDeployment {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     init(providerPort: Int, account: String = "ACtest0000000000000000000000000000", verify: Bool = false,
-         extra: String = "", environment: [String: String] = [:]) throws {
+         extra: String = "", environment: [String: String] = [:], sendTimeout: Double = 10) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-test-\(UUID().uuidString)")
         let config = folder.appendingPathComponent("config")
         try FileManager.default.createDirectory(at: config, withIntermediateDirectories: true)
@@ -35,7 +35,7 @@ struct TestDeployment {
           max_attempts: 5
           base_delay_seconds: 0.05
           max_delay_seconds: 0.2
-          send_timeout_seconds: 1
+          send_timeout_seconds: \(sendTimeout)
           segments_per_second: 1000
         channels:
           sms:
