@@ -131,6 +131,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "TiplineServer",
+                "TiplineCore",
                 "TiplineStore",
                 "TiplineProviders",
                 "CurlHTTP",
@@ -138,6 +139,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
+            exclude: ["Browser"],
             swiftSettings: swiftSettings
         ),
     ]

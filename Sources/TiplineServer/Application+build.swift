@@ -44,10 +44,10 @@ public struct TiplineRuntime: Sendable {
         let dispatcher = OutboxDispatcher(database: database, providers: providers, client: client, settings: settings.outbox,
                                           clock: clock, metrics: metrics, channelLog: channelLog, logger: logger)
         let holder = DeploymentHolder(deployment)
-        let escalation = EscalationService(database: database, deployment: holder, clock: clock,
+        let escalation = EscalationService(database: database, deployment: holder, clock: clock, metrics: metrics,
                                            onQueued: { [dispatcher] in dispatcher.wake() }, logger: logger)
         let intake = Intake(deployment: holder, database: database, batcher: WriteBatcher(writer: database.writer),
-                            clock: clock, onQueued: { [dispatcher] in dispatcher.wake() }, onEscalate: { [escalation] in escalation.wake() },
+                            clock: clock, onQueued: { [dispatcher] in dispatcher.wake() }, metrics: metrics, onEscalate: { [escalation] in escalation.wake() },
                             logger: logger)
         let maintenance = MaintenanceService(database: database, channelLog: channelLog, intake: intake, settings: settings,
                                              clock: clock, logger: logger)
@@ -67,7 +67,8 @@ public func buildRouter(_ runtime: TiplineRuntime, templates: MustacheLibrary? =
                       maxBodyBytes: settings.maxBodyBytes, metrics: runtime.metrics, channelLog: runtime.channelLog,
                       clock: runtime.clock, logger: runtime.logger)
         .addRoutes(to: router)
-    HealthController(database: runtime.database, dispatcher: runtime.dispatcher, metrics: runtime.metrics, clock: runtime.clock)
+    HealthController(database: runtime.database, dispatcher: runtime.dispatcher, escalation: runtime.escalation, metrics: runtime.metrics,
+                     clock: runtime.clock)
         .addRoutes(to: router)
     ReportsAPIController(database: runtime.database, deployment: runtime.deployment,
                          actions: CaseActions(database: runtime.database, deployment: runtime.deployment, clock: runtime.clock),

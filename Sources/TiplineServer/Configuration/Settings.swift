@@ -28,6 +28,10 @@ public struct Settings: Sendable {
     public var concatWait: Double
     /// Days the channel log is kept.
     public var channelLogDays: Int
+    /// Days after closing before a case's raw text and phone numbers are erased.
+    public var closedCaseDays: Int
+    /// Days the audit log is kept.
+    public var auditLogDays: Int
 
     public struct OutboxSettings: Sendable {
         public var maxAttempts: Int = 8
@@ -171,7 +175,9 @@ public struct Settings: Sendable {
             outboundChannel: outboundChannel, outbox: outbox, channels: channels,
             notifyReporterOnClose: try yaml.bool("notify_reporter_on_close", default: true),
             concatWait: try yaml.double("inbound.concat_wait_seconds", default: 60, range: 1...3600),
-            channelLogDays: try yaml.int("retention.channel_log_days", default: 30, range: 1...3650)
+            channelLogDays: try yaml.int("retention.channel_log_days", default: 30, range: 1...3650),
+            closedCaseDays: try yaml.int("retention.closed_case_days", default: 365, range: 1...36500),
+            auditLogDays: try yaml.int("retention.audit_log_days", default: 730, range: 1...36500)
         )
     }
 
@@ -185,5 +191,13 @@ extension String {
         var text = self
         while text.hasSuffix(suffix) { text.removeLast(suffix.count) }
         return text
+    }
+}
+
+extension Settings {
+    /// The cut-offs of a retention purge at `now`.
+    public func retentionCutoffs(now: Date) -> (closed: Date, channelLog: Date, audit: Date) {
+        (now.addingTimeInterval(-Double(closedCaseDays) * 86400), now.addingTimeInterval(-Double(channelLogDays) * 86400),
+         now.addingTimeInterval(-Double(auditLogDays) * 86400))
     }
 }

@@ -9,8 +9,8 @@ struct Escalator {
     let deployment: Deployment
     let now: Date
 
-    /// Handles every due timer; returns how many.
-    func run(_ db: Database) throws -> Int {
+    /// Handles every due timer; returns what each did (`level_1`, `call_now`, `reminder`, …).
+    func run(_ db: Database) throws -> [String] {
         let due = try Report
             .filter(Report.Columns.nextEscalationAt <= now)
             .filter([Report.Status.open, .acknowledged, .home].contains(Report.Columns.status))
@@ -18,19 +18,20 @@ struct Escalator {
             .order(Report.Columns.nextEscalationAt)
             .limit(200)
             .fetchAll(db)
+        var steps: [String] = []
         for var report in due {
             if report.status == .open {
-                try escalate(&report, db: db)
+                steps.append(try escalate(&report, db: db))
             } else {
-                try remind(&report, db: db)
+                steps.append(try remind(&report, db: db))
             }
             try report.update(db)
         }
-        return due.count
+        return steps
     }
 
     /// Nobody took the case: the next level, or "call now" when the levels and repeats are used up.
-    func escalate(_ report: inout Report, db: Database) throws {
+    func escalate(_ report: inout Report, db: Database) throws -> String {
         let number = report.number!
         let policy = deployment.escalation.policy(province: report.provinceCode)
         let alerts = Alerts(db: db, deployment: deployment, now: now)
@@ -42,7 +43,7 @@ struct Escalator {
             let text = deployment.replies.render(.hotlineCallNow, .vi, ["number": "\(number)", "details": OfficerAlert.summary(report.parsed)])
             try alerts.send(text, to: hotline, report: number, urgent: true)
             try event(db, number, "call_now", detail: "no acknowledgement at any level; hotline: \(hotline.map(\.id).joined(separator: ", "))")
-            return
+            return "call_now"
         }
         let officers = try alerts.recipients(policy.targets(of: next, urgent: report.urgent), report: report, everyone: next.round > 0)
         let text = OfficerAlert.text(number: number, report: report.parsed, catalogue: deployment.replies)
@@ -57,17 +58,18 @@ struct Escalator {
             let track = policy.track(urgent: report.urgent)
             report.nextEscalationAt = policy.outsideQuietHours(now.addingTimeInterval(track.levels.last?.delay ?? 3600), urgent: report.urgent)
         }
+        return "level_\(next.level)"
     }
 
     /// A taken case with no update: a reminder to its officer first, then the province.
-    func remind(_ report: inout Report, db: Database) throws {
+    func remind(_ report: inout Report, db: Database) throws -> String {
         let number = report.number!
         let policy = deployment.escalation.policy(province: report.provinceCode)
         let interval = policy.track(urgent: report.urgent).reminderAfter
         let quietSince = report.updatedAt.addingTimeInterval(interval)
         if quietSince > now {
             report.nextEscalationAt = quietSince // updated since the timer was set
-            return
+            return "rescheduled"
         }
         let alerts = Alerts(db: db, deployment: deployment, now: now)
         if report.reminders == 0, let holder = report.assignedTo.flatMap(deployment.roster.officer(id:)) {
@@ -75,6 +77,8 @@ struct Escalator {
                             urgent: report.urgent)
             try event(db, number, "reminder", detail: holder.id)
             report.reminders = 1
+            report.nextEscalationAt = policy.outsideQuietHours(now.addingTimeInterval(interval), urgent: report.urgent)
+            return "reminder"
         } else {
             let officers = try alerts.recipients([.province], report: report, everyone: true)
             try alerts.send(OfficerAlert.text(number: number, report: report.parsed, catalogue: deployment.replies), to: officers,
@@ -83,6 +87,7 @@ struct Escalator {
             report.reminders = 0
         }
         report.nextEscalationAt = policy.outsideQuietHours(now.addingTimeInterval(interval), urgent: report.urgent)
+        return "after_reminder"
     }
 
     func event(_ db: Database, _ number: Int, _ kind: String, detail: String) throws {

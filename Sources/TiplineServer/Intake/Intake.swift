@@ -16,6 +16,7 @@ public struct Intake: Sendable {
     let batcher: WriteBatcher
     let clock: @Sendable () -> Date
     let onQueued: @Sendable () -> Void
+    var metrics: TiplineMetrics?
     /// A case was passed on: run the escalation now rather than at its next tick.
     var onEscalate: @Sendable () -> Void = {}
     let logger: Logger
@@ -56,6 +57,9 @@ public struct Intake: Sendable {
         case .duplicate:
             logger.debug("duplicate inbound message", metadata: ["channel": "\(channel)"])
         case .stored(let report):
+            metrics?.inbound(channel: channel, kind: parsed.kind.rawValue)
+            metrics?.parse(outcome: parsed.kind == .command ? "command" : parsed.kind == .unknown ? "unknown"
+                           : parsed.missing.isEmpty ? "complete" : "partial")
             logger.info("inbound message stored", metadata: [
                 "channel": "\(channel)", "kind": "\(parsed.kind.rawValue)",
                 "command": "\(parsed.command?.rawValue ?? "-")", "report": "\(report.map(String.init) ?? "-")",

@@ -59,10 +59,7 @@ struct ChannelController {
         }
         do {
             let outcome = try await intake.receive(sms, channel: name)
-            switch outcome {
-            case .duplicate: metrics.duplicate(channel: name)
-            case .stored: metrics.inbound(channel: name, kind: "stored")
-            }
+            if outcome == .duplicate { metrics.duplicate(channel: name) }
         } catch {
             logger.error("inbound message not stored; provider will retry", metadata: ["channel": "\(name)", "error": "\(error)"])
             metrics.rejected(channel: name, reason: "store_unavailable")

@@ -6,6 +6,7 @@ import TiplineStore
 struct HealthController {
     let database: AppDatabase
     let dispatcher: OutboxDispatcher
+    let escalation: EscalationService
     let metrics: TiplineMetrics
     let clock: @Sendable () -> Date
 
@@ -16,12 +17,21 @@ struct HealthController {
         router.get("health/ready") { _, _ in
             let writable = await database.isWritable()
             let dispatching = dispatcher.isRunning
+            let escalating = escalation.isRunning
             let summary = try? await database.outboxSummary(now: clock())
-            let ready = writable && dispatching
+            let ready = writable && dispatching && escalating
+            let formatter = ISO8601DateFormatter()
+            var channels: [String: Any] = [:]
+            for (name, status) in dispatcher.channelStatus {
+                channels[name] = ["last_call_ok": status.ok, "last_call_at": formatter.string(from: status.at),
+                                  "error": status.error ?? NSNull()] as [String: Any]
+            }
             return jsonResponse(ready ? .ok : .serviceUnavailable, [
                 "status": ready ? "ready" : "not ready",
                 "database_writable": writable,
                 "dispatcher_running": dispatching,
+                "escalation_running": escalating,
+                "channels": channels,
                 "outbox_queued": summary?.counts[.queued] ?? 0,
                 "outbox_oldest_pending_seconds": summary?.oldestQueued ?? 0,
             ])

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import ServiceLifecycle
 import TiplineStore
 
@@ -10,17 +11,20 @@ public final class EscalationService: Service, CustomStringConvertible {
     let deployment: DeploymentHolder
     let clock: @Sendable () -> Date
     let interval: Duration
+    let metrics: TiplineMetrics
     let onQueued: @Sendable () -> Void
     let logger: Logger
     private let wakeups: AsyncStream<Void>
     private let continuation: AsyncStream<Void>.Continuation
 
-    init(database: AppDatabase, deployment: DeploymentHolder, clock: @escaping @Sendable () -> Date, interval: Duration = .seconds(5),
+    init(database: AppDatabase, deployment: DeploymentHolder, clock: @escaping @Sendable () -> Date, metrics: TiplineMetrics,
+         interval: Duration = .seconds(5),
          onQueued: @escaping @Sendable () -> Void, logger: Logger) {
         self.database = database
         self.deployment = deployment
         self.clock = clock
         self.interval = interval
+        self.metrics = metrics
         self.onQueued = onQueued
         self.logger = logger
         (wakeups, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -33,9 +37,11 @@ public final class EscalationService: Service, CustomStringConvertible {
     public func tick() async throws -> Int {
         let current = deployment.current
         let now = clock()
-        let count = try await database.writer.write { db in
+        let steps = try await database.writer.write { db in
             try Escalator(deployment: current, now: now).run(db)
         }
+        let count = steps.count
+        for step in steps { metrics.escalation(step: step) }
         if count > 0 {
             logger.info("escalation timers fired", metadata: ["count": "\(count)"])
             onQueued()
@@ -43,7 +49,12 @@ public final class EscalationService: Service, CustomStringConvertible {
         return count
     }
 
+    private let running = Atomic<Bool>(false)
+    public var isRunning: Bool { running.load(ordering: .relaxed) }
+
     public func run() async throws {
+        running.store(true, ordering: .relaxed)
+        defer { running.store(false, ordering: .relaxed) }
         try await withGracefulShutdownHandler {
             var iterator = wakeups.makeAsyncIterator()
             while !Task.isShuttingDownGracefully, !Task.isCancelled {

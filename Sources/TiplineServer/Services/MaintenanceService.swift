@@ -27,10 +27,13 @@ public struct MaintenanceService: Service, CustomStringConvertible {
                     let assembled = try await intake.assembleStaleParts(olderThan: now.addingTimeInterval(-settings.concatWait))
                     if assembled > 0 { logger.notice("incomplete multi-part messages parsed as they are", metadata: ["count": "\(assembled)"]) }
                 }
-                if now.timeIntervalSince(lastPurge) >= 3600 {
+                if now.timeIntervalSince(lastPurge) >= 86400 / 24 {
+                    // Retention runs hourly (its cut-offs are in days, so this is the daily job, done promptly).
                     lastPurge = now
-                    let removed = try await database.purgeChannelLog(before: now.addingTimeInterval(-Double(settings.channelLogDays) * 86400))
-                    if removed > 0 { logger.info("channel log expired", metadata: ["removed": "\(removed)"]) }
+                    let cutoffs = settings.retentionCutoffs(now: now)
+                    let summary = try await database.purge(closedBefore: cutoffs.closed, channelLogBefore: cutoffs.channelLog,
+                                                           auditBefore: cutoffs.audit, now: now, dryRun: false)
+                    if summary != PurgeSummary() { logger.info("retention purge", metadata: ["done": "\(summary)"]) }
                 }
             } catch {
                 logger.error("maintenance step failed; will retry", metadata: ["error": "\(error)"])

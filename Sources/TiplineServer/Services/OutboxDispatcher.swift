@@ -27,6 +27,21 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
     private let wakeupContinuation: AsyncStream<Void>.Continuation
     private let pacing = Mutex<[String: Date]>([:])
     private let running = Atomic<Bool>(false)
+    private let lastCalls = Mutex<[String: ChannelStatus]>([:])
+
+    /// The last provider call of a channel, for readiness.
+    public struct ChannelStatus: Sendable {
+        public var ok: Bool
+        public var at: Date
+        public var error: String?
+    }
+
+    public var channelStatus: [String: ChannelStatus] { lastCalls.withLock { $0 } }
+
+    func noteCall(_ channel: String, ok: Bool, error: String?) {
+        let status = ChannelStatus(ok: ok, at: clock(), error: error.map(ChannelLogEntry.redact))
+        lastCalls.withLock { $0[channel] = status }
+    }
 
     init(database: AppDatabase, providers: [String: any SMSProvider], client: CurlClient, settings: Settings.OutboxSettings,
          clock: @escaping @Sendable () -> Date, metrics: TiplineMetrics, channelLog: ChannelLogBuffer, logger: Logger) {
@@ -129,12 +144,15 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
             if case .permanent(let reason) = outcome { error = reason }
             channelLog.record(ChannelLogEntry(at: clock(), channel: message.channel, direction: "out", kind: "send", status: response.status,
                                               latencyMS: seconds * 1000, error: error))
+            noteCall(message.channel, ok: (200..<300).contains(response.status) || { if case .permanent = outcome { return true }; return false }(),
+                     error: error)
         } catch let error as CurlError {
             outcome = .retryable(error.description)
             let seconds = (ContinuousClock.now - started).seconds
             metrics.providerCall(channel: message.channel, status: "error", seconds: seconds)
             channelLog.record(ChannelLogEntry(at: clock(), channel: message.channel, direction: "out", kind: "send", status: nil,
                                               latencyMS: seconds * 1000, error: error.description))
+            noteCall(message.channel, ok: false, error: error.description)
         } catch {
             outcome = .retryable("\(error)")
         }

@@ -34,6 +34,10 @@ public struct TiplineMetrics: Sendable {
         Counter(label: "tipline_parse_outcomes_total", dimensions: [("outcome", outcome)], factory: factory).increment()
     }
 
+    public func escalation(step: String) {
+        Counter(label: "tipline_escalations_total", dimensions: [("step", step)], factory: factory).increment()
+    }
+
     public func outbound(channel: String, state: String) {
         Counter(label: "tipline_outbound_messages_total", dimensions: [("channel", channel), ("state", state)], factory: factory).increment()
     }
