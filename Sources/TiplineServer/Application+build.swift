@@ -20,6 +20,7 @@ public struct TiplineRuntime: Sendable {
     public let channelLog: ChannelLogBuffer
     public let maintenance: MaintenanceService
     public let escalation: EscalationService
+    public let ussd: UssdSessions
     public let providers: [String: any SMSProvider]
     public let clock: @Sendable () -> Date
     public let logger: Logger
@@ -49,11 +50,13 @@ public struct TiplineRuntime: Sendable {
         let intake = Intake(deployment: holder, database: database, batcher: WriteBatcher(writer: database.writer),
                             clock: clock, onQueued: { [dispatcher] in dispatcher.wake() }, metrics: metrics, onEscalate: { [escalation] in escalation.wake() },
                             logger: logger)
-        let maintenance = MaintenanceService(database: database, channelLog: channelLog, intake: intake, settings: settings,
+        let ussd = UssdSessions(database: database, deployment: holder, clock: clock, onQueued: { [dispatcher] in dispatcher.wake() },
+                                logger: logger)
+        let maintenance = MaintenanceService(database: database, channelLog: channelLog, intake: intake, ussd: ussd, settings: settings,
                                              clock: clock, logger: logger)
         return TiplineRuntime(deployment: holder, database: database, client: client, dispatcher: dispatcher, intake: intake,
                               simulator: SimulatorInbox(), metrics: metrics, channelLog: channelLog, maintenance: maintenance,
-                              escalation: escalation,
+                              escalation: escalation, ussd: ussd,
                               providers: providers, clock: clock, logger: logger)
     }
 }
@@ -77,11 +80,13 @@ public func buildRouter(_ runtime: TiplineRuntime, templates: MustacheLibrary? =
     if let templates {
         WebController(database: runtime.database, deployment: runtime.deployment,
                       actions: CaseActions(database: runtime.database, deployment: runtime.deployment, clock: runtime.clock),
-                      library: templates, simulator: runtime.simulator, intake: runtime.intake,
+                      library: templates, simulator: runtime.simulator, intake: runtime.intake, ussd: runtime.ussd,
                       simulatorChannel: settings.channels.values.first { $0.provider == .simulator }?.name,
                       channelLog: runtime.channelLog, clock: runtime.clock, logger: runtime.logger)
             .addRoutes(to: router)
     }
+    UssdController(channels: settings.ussdChannels, sessions: runtime.ussd, channelLog: runtime.channelLog, clock: runtime.clock)
+        .addRoutes(to: router)
     SimulatorController(inbox: runtime.simulator, intake: runtime.intake,
                         channel: settings.channels.values.first { $0.provider == .simulator }?.name)
         .addRoutes(to: router)

@@ -218,6 +218,20 @@ public struct AppDatabase: Sendable {
                 t.column("detail", .text)
             }
         }
+        migrator.registerMigration("v5: ussd sessions") { db in
+            try db.create(table: "ussd_session") { t in
+                t.primaryKey("session_id", .text)
+                t.column("channel", .text).notNull()
+                t.column("phone", .text).notNull()
+                t.column("state", .jsonText).notNull()
+                t.column("last_text", .text).notNull()
+                t.column("responses", .jsonText).notNull()
+                t.column("finished", .boolean).notNull().defaults(to: false)
+                t.column("report_number", .integer)
+                t.column("created_at", .datetime).notNull()
+                t.column("updated_at", .datetime).notNull().indexed()
+            }
+        }
         return migrator
     }
 }

@@ -100,3 +100,13 @@ struct TextFoldingTests {
         #expect(TextFolding.titleCased("McLan") == "McLan")
     }
 }
+
+@Suite("GSM-7 text")
+struct GSM7Tests {
+    @Test("typographic punctuation made plain, anything else outside GSM-7 replaced")
+    func sanitise() {
+        #expect(TextFolding.gsm7("Xã Chân Mây – Lăng Cô") == "Xa Chan May - Lang Co")
+        #expect(TextFolding.gsm7("“Lan” … ✓") == "\"Lan\" ... ?")
+        #expect(SMSText.gsm7Septets(TextFolding.gsm7("Trẻ em 中国")) != nil)
+    }
+}

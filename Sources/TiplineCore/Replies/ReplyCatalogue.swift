@@ -92,7 +92,7 @@ public struct ReplyCatalogue: Sendable {
     /// The text for `key` in `language` with its placeholders filled (English falls back to Vietnamese).
     public func render(_ key: Key, _ language: ParsedMessage.Language, _ values: [String: String] = [:]) -> String {
         let template = texts[language]?[key] ?? texts[.vi]?[key] ?? key.rawValue
-        return SMSText.truncated(TextFolding.asciiFold(ReplyCatalogue.fill(template, values)))
+        return SMSText.truncated(TextFolding.gsm7(ReplyCatalogue.fill(template, values)))
     }
 
     static func fill(_ template: String, _ values: [String: String]) -> String {

@@ -92,6 +92,23 @@ public enum TextFolding {
         return String(out)
     }
 
+    /// Text safe for one GSM-7 SMS or USSD screen: diacritics removed, typographic punctuation made plain
+    /// (– — ‘ ’ “ ” …), and anything else outside the GSM 03.38 alphabet replaced by `?`.
+    public static func gsm7(_ text: String) -> String {
+        let plain: [Character: String] = ["–": "-", "—": "-", "‘": "'", "’": "'", "“": "\"", "”": "\"", "…": "...", "\u{00A0}": " ", "•": "-"]
+        var out = ""
+        for character in asciiFold(text) {
+            if let replacement = plain[character] {
+                out += replacement
+            } else if SMSText.basic.contains(character) || SMSText.extended.contains(character) {
+                out.append(character)
+            } else {
+                out.append("?")
+            }
+        }
+        return out
+    }
+
     /// Capitalises each word of a name typed in one case ("sung a pao" → "Sung A Pao"); mixed case is kept as typed.
     public static func titleCased(_ text: String) -> String {
         text.split(separator: " ").map { word -> String in

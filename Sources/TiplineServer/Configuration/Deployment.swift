@@ -10,6 +10,7 @@ public struct Deployment: Sendable {
     public var replies: ReplyCatalogue
     public var parser: ReportParser
     public var escalation: EscalationPolicies
+    public var ussd: UssdMenu
     /// Things worth knowing that do not stop the daemon (communes nobody covers).
     public var warnings: [String]
 
@@ -71,6 +72,17 @@ public struct Deployment: Sendable {
                 errors.append(error)
             }
         }
+        var ussdCatalogue = UssdCatalogue(texts: [:])
+        if FileManager.default.fileExists(atPath: settings.ussdPath) || !settings.ussdChannels.isEmpty,
+           let text = read(settings.ussdPath, key: "reference.ussd") {
+            do {
+                ussdCatalogue = try UssdFile.parse(text, file: settings.ussdPath)
+            } catch let error as ConfigErrors {
+                errors += error.errors
+            } catch let error as ConfigError {
+                errors.append(error)
+            }
+        }
         guard errors.isEmpty else { throw ConfigErrors(errors: errors) }
 
         var warnings: [String] = []
@@ -80,7 +92,8 @@ public struct Deployment: Sendable {
             warnings.append("\(uncovered.count) of \(areas.count) communes have no officer in \(settings.rosterPath) (\(provinces)); their reports go to the province supervisors")
         }
         return Deployment(settings: settings, gazetteer: gazetteer, roster: roster, replies: replies,
-                          parser: ReportParser(gazetteer: gazetteer, timeZone: settings.timeZone), escalation: escalation, warnings: warnings)
+                          parser: ReportParser(gazetteer: gazetteer, timeZone: settings.timeZone), escalation: escalation,
+                          ussd: UssdMenu(gazetteer: gazetteer, catalogue: ussdCatalogue), warnings: warnings)
     }
 }
 
@@ -302,5 +315,28 @@ enum EscalationFile {
             byProvince[code] = try tracks("provinces.\(code)", defaults: standard)
         }
         return EscalationPolicies(standard: standard, provinces: byProvince)
+    }
+}
+
+/// `config/ussd.yaml`: the USSD screens by language and key.
+enum UssdFile {
+    static func parse(_ text: String, file: String) throws -> UssdCatalogue {
+        let yaml = try YAMLReader(file: file, text: text)
+        var texts: [ParsedMessage.Language: [String: String]] = [:]
+        var errors: [ConfigError] = []
+        for language in ParsedMessage.Language.allCases {
+            for key in UssdCatalogue.keys {
+                guard let value = try yaml.string("\(language.rawValue).\(key)") else {
+                    errors.append(ConfigError(file: file, key: "\(language.rawValue).\(key)", problem: "missing"))
+                    continue
+                }
+                if SMSText.gsm7Septets(value) == nil {
+                    errors.append(yaml.error("\(language.rawValue).\(key)", "not GSM-7 (remove diacritics and special characters)"))
+                }
+                texts[language, default: [:]][key] = value
+            }
+        }
+        guard errors.isEmpty else { throw ConfigErrors(errors: errors) }
+        return UssdCatalogue(texts: texts)
     }
 }

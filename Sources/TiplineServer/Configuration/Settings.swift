@@ -22,6 +22,8 @@ public struct Settings: Sendable {
     public var outbox: OutboxSettings
     /// Enabled channels, by name.
     public var channels: [String: ChannelSettings]
+    /// Enabled USSD channels (Africa's Talking protocol), by name.
+    public var ussdChannels: [String: UssdChannelSettings] = [:]
     /// Tell the reporter when their report is closed.
     public var notifyReporterOnClose: Bool
     /// How long to wait for the missing parts of a multi-part message before parsing what arrived.
@@ -32,6 +34,18 @@ public struct Settings: Sendable {
     public var closedCaseDays: Int
     /// Days the audit log is kept.
     public var auditLogDays: Int
+    public var ussdPath: String
+
+    public struct UssdChannelSettings: Sendable {
+        public var name: String
+        public var serviceCode: String
+        /// The SMS channel the confirmation SMS goes through.
+        public var smsChannel: String
+        public var sessionTimeout: Double
+        public var verifyRequests: Bool
+        public var webhookToken: String?
+        public var allowedSources: [String]
+    }
 
     public struct OutboxSettings: Sendable {
         public var maxAttempts: Int = 8
@@ -112,12 +126,26 @@ public struct Settings: Sendable {
         }
 
         var channels: [String: ChannelSettings] = [:]
+        var ussdChannels: [String: UssdChannelSettings] = [:]
         for name in try yaml.keys("channels") {
             let base = "channels.\(name)"
             guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }), !name.isEmpty else {
                 throw yaml.error(base, "channel names may use letters, digits, - and _ only")
             }
             guard try yaml.bool("\(base).enabled", default: true) else { continue }
+            if try yaml.string("\(base).provider") == "ussd" {
+                let verify = try yaml.bool("\(base).verify_requests", default: false)
+                let token = environment[envName(name, "webhook_token")] ?? secrets?.node("channels.\(name).webhook_token")?.scalar?.string
+                if verify, (token ?? "").isEmpty {
+                    throw yaml.error(base, "verify_requests needs a webhook token: set \(envName(name, "webhook_token")) or put it in secrets_file")
+                }
+                ussdChannels[name] = UssdChannelSettings(
+                    name: name, serviceCode: try yaml.string("\(base).service_code", default: "*123#"),
+                    smsChannel: try yaml.string("\(base).sms_channel", default: ""),
+                    sessionTimeout: try yaml.double("\(base).session_timeout_seconds", default: 180, range: 10...3600),
+                    verifyRequests: verify, webhookToken: token, allowedSources: try yaml.stringList("\(base).allowed_sources"))
+                continue
+            }
             let provider = try yaml.choice("\(base).provider", default: ProviderKind.simulator)
             if yaml.node("\(base).provider") == nil {
                 throw yaml.error(base, "needs a provider: one of \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -155,6 +183,13 @@ public struct Settings: Sendable {
             )
         }
         let outboundChannel = try yaml.string("outbound_channel", default: channels.keys.sorted().first ?? "")
+        for (name, var ussd) in ussdChannels {
+            if ussd.smsChannel.isEmpty { ussd.smsChannel = outboundChannel }
+            guard channels[ussd.smsChannel] != nil else {
+                throw yaml.error("channels.\(name).sms_channel", "'\(ussd.smsChannel)' is not an enabled SMS channel (enabled: \(channels.keys.sorted().joined(separator: ", ")))")
+            }
+            ussdChannels[name] = ussd
+        }
         guard channels[outboundChannel] != nil else {
             throw yaml.error("outbound_channel", channels.isEmpty
                 ? "no channel is enabled: enable one under channels"
@@ -172,12 +207,13 @@ public struct Settings: Sendable {
             rosterPath: resolve(try yaml.string("reference.roster", default: "roster.yaml")),
             repliesPath: resolve(try yaml.string("reference.replies", default: "replies.yaml")),
             escalationPath: resolve(try yaml.string("reference.escalation", default: "escalation.yaml")),
-            outboundChannel: outboundChannel, outbox: outbox, channels: channels,
+            outboundChannel: outboundChannel, outbox: outbox, channels: channels, ussdChannels: ussdChannels,
             notifyReporterOnClose: try yaml.bool("notify_reporter_on_close", default: true),
             concatWait: try yaml.double("inbound.concat_wait_seconds", default: 60, range: 1...3600),
             channelLogDays: try yaml.int("retention.channel_log_days", default: 30, range: 1...3650),
             closedCaseDays: try yaml.int("retention.closed_case_days", default: 365, range: 1...36500),
-            auditLogDays: try yaml.int("retention.audit_log_days", default: 730, range: 1...36500)
+            auditLogDays: try yaml.int("retention.audit_log_days", default: 730, range: 1...36500),
+            ussdPath: resolve(try yaml.string("reference.ussd", default: "ussd.yaml"))
         )
     }
 

@@ -17,6 +17,7 @@ struct WebController {
     let library: MustacheLibrary
     let simulator: SimulatorInbox
     let intake: Intake
+    let ussd: UssdSessions
     let simulatorChannel: String?
     let channelLog: ChannelLogBuffer
     let clock: @Sendable () -> Date
@@ -52,6 +53,7 @@ struct WebController {
         pages.get("admin/audit", use: audit)
         pages.get("phone", use: phonePage)
         pages.post("phone", use: phone)
+        pages.post("phone/ussd", use: phoneUSSD)
     }
 
     // MARK: - Rendering
@@ -326,9 +328,39 @@ struct WebController {
         return phoneView(from: request.uri.queryParameters["from"].map(String.init) ?? "+84900000201", context: context)
     }
 
-    func phoneView(from: String, context: TiplineRequestContext) -> Response {
+    func phoneView(from: String, context: TiplineRequestContext, ussd: [String: Any]? = nil) -> Response {
         let messages = simulator.messages().suffix(50).reversed().map { ["at": local($0.at), "to": $0.to, "body": $0.body] }
-        return page("phone", ["title": "Phone simulator", "from": from, "messages": Array(messages)], context: context)
+        var values: [String: Any] = ["title": "Phone simulator", "from": from, "messages": Array(messages)]
+        if let channel = deployment.current.settings.ussdChannels.values.sorted(by: { $0.name < $1.name }).first {
+            values["ussd"] = ussd ?? ["serviceCode": channel.serviceCode, "session": "web-" + UUID().uuidString, "text": "",
+                                      "screen": "", "ended": true]
+        }
+        return page("phone", values, context: context)
+    }
+
+    /// Plays one step of a USSD session as the phone, through the same session store as the aggregator's requests.
+    @Sendable func phoneUSSD(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        _ = try staff(context)
+        guard let channel = deployment.current.settings.ussdChannels.values.sorted(by: { $0.name < $1.name }).first else {
+            throw HTTPError(.notFound, message: "no USSD channel is enabled")
+        }
+        let values = try await form(request)
+        let from = values["from"] ?? ""
+        guard PhoneNumber.normalise(from) != nil else { throw HTTPError(.badRequest, message: "'\(from)' is not a phone number") }
+        var session = values["session"] ?? "web-" + UUID().uuidString
+        var text = values["text"] ?? ""
+        if values["restart"] != nil {
+            session = "web-" + UUID().uuidString
+            text = ""
+        } else {
+            let answer = values["answer"] ?? ""
+            text = text.isEmpty ? answer : text + "*" + answer
+        }
+        let screen = try await ussd.answer(.init(sessionID: session, serviceCode: channel.serviceCode, phone: from, text: text), channel: channel)
+        return phoneView(from: from, context: context, ussd: [
+            "serviceCode": channel.serviceCode, "session": session, "text": text, "screen": String(screen.dropFirst(4)),
+            "ended": screen.hasPrefix("END"),
+        ])
     }
 
     @Sendable func phone(_ request: Request, context: TiplineRequestContext) async throws -> Response {

@@ -336,7 +336,7 @@ struct MessageHandler {
         var text = replies.render(key, language, values)
         if maxSegments > 1 {
             // Lists and case summaries may take up to three segments.
-            text = TextFolding.asciiFold(replies.texts[language]?[key].map { template in
+            text = TextFolding.gsm7(replies.texts[language]?[key].map { template in
                 values.reduce(template) { $0.replacingOccurrences(of: "{\($1.key)}", with: $1.value) }
             } ?? text)
             text = SMSText.truncated(text, toSeptets: 153 * maxSegments)

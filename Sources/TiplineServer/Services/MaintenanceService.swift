@@ -10,6 +10,7 @@ public struct MaintenanceService: Service, CustomStringConvertible {
     let database: AppDatabase
     let channelLog: ChannelLogBuffer
     let intake: Intake
+    let ussd: UssdSessions
     let settings: Settings
     let clock: @Sendable () -> Date
     let logger: Logger
@@ -26,6 +27,7 @@ public struct MaintenanceService: Service, CustomStringConvertible {
                     lastParts = now
                     let assembled = try await intake.assembleStaleParts(olderThan: now.addingTimeInterval(-settings.concatWait))
                     if assembled > 0 { logger.notice("incomplete multi-part messages parsed as they are", metadata: ["count": "\(assembled)"]) }
+                    if !settings.ussdChannels.isEmpty { _ = try await ussd.keepAbandoned(channels: settings.ussdChannels) }
                 }
                 if now.timeIntervalSince(lastPurge) >= 86400 / 24 {
                     // Retention runs hourly (its cut-offs are in days, so this is the daily job, done promptly).
