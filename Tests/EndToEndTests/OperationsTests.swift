@@ -160,7 +160,9 @@ struct OperationsTests {
                         _ = try? await postSMS(client, port: port, sid: "SM-b\(index)", from: "+84900000900", body: "TRE Lan 14t nu xa Lung Cu di HCM")
                     }
                 }
-                try await Task.sleep(for: .milliseconds(100))
+                // Back up while the writes are under way (bounded wait for the first ones).
+                let deadline = ContinuousClock.now + .seconds(20)
+                while try await runtime.database.inboundCount() < 10, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
                 try await runtime.database.backup(to: backup)
                 await load.value
                 await #expect(throws: AppDatabase.BackupError.self) { try await runtime.database.backup(to: backup) }

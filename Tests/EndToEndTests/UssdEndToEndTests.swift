@@ -33,7 +33,7 @@ struct UssdEndToEndTests {
                 for text in ["2", "2*lung c", "2*lung c*1"] { #expect(try await dial(text).bodyText.hasPrefix("CON ")) }
                 let end = try await dial("2*lung c*1*co nguoi la dua be di")
                 #expect(end.bodyText.hasPrefix("END Da nhan tin KHAN so 1001"))
-                let sms = try await fake.waitFor { $0.contains { $0.to == "+84900000551" } }
+                let sms = try await fake.waitFor { sent in sent.contains { $0.to == "+84900000551" } && sent.contains { $0.to == "+84900000101" } }
                 #expect(sms.contains { $0.to == "+84900000551" && $0.body.contains("1001") })
                 #expect(sms.contains { $0.to == "+84900000101" && $0.body.hasPrefix("KHAN #1001") }, "officers alerted as for an SMS alert")
 

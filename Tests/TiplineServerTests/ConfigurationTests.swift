@@ -97,3 +97,31 @@ struct ConfigurationTests {
         #expect(message.contains("areas.csv") && message.contains("'code'"), "\(message)")
     }
 }
+
+@Suite("Vocabulary file")
+struct VocabularyFileTests {
+    @Test("the sample vocabulary.yaml is the grammar's built-in vocabulary")
+    func sampleMatchesBuiltIn() throws {
+        #expect(try SampleDeployment.load().parser.vocabulary == .standard)
+    }
+
+    @Test("a new synonym is a data change: an added keyword is understood")
+    func addedKeyword() throws {
+        let folder = try SampleDeployment.copy(editing: "vocabulary.yaml") {
+            $0.replacingOccurrences(of: #"tip: {vi: ["TRE", "TREEM", "TRE EM"]"#, with: #"tip: {vi: ["TRE", "TREEM", "TRE EM", "CHAU"]"#)
+        }
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let deployment = try Deployment.load(configPath: folder.appendingPathComponent("tipline.yaml").path, environment: [:])
+        let parsed = deployment.parser.parse("chau Lan 14t nu xa Lung Cu di HCM", receivedAt: Date())
+        #expect(parsed.kind == .tip && parsed.origin.areaCode == "715")
+    }
+
+    @Test("an unknown intent names the file and key")
+    func unknownIntent() throws {
+        let folder = try SampleDeployment.copy(editing: "vocabulary.yaml") { $0.replacingOccurrences(of: "  home: {", with: "  homes: {") }
+        defer { try? FileManager.default.removeItem(at: folder) }
+        #expect {
+            try Deployment.load(configPath: folder.appendingPathComponent("tipline.yaml").path, environment: [:])
+        } throws: { "\($0)".contains("vocabulary.yaml:") && "\($0)".contains("keywords.homes: unknown intent") }
+    }
+}

@@ -14,7 +14,7 @@ enum SampleDeployment {
     static func copy(editing file: String? = nil, _ edit: (String) -> String = { $0 }) throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-config-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        for name in ["tipline.yaml", "areas.csv", "places.csv", "roster.yaml", "replies.yaml", "escalation.yaml", "ussd.yaml"] {
+        for name in ["tipline.yaml", "areas.csv", "places.csv", "roster.yaml", "replies.yaml", "escalation.yaml", "ussd.yaml", "vocabulary.yaml"] {
             var text = try String(contentsOf: root.appendingPathComponent("config/\(name)"), encoding: .utf8)
             if name == file { text = edit(text) }
             try text.write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8)

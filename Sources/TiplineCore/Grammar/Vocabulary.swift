@@ -43,7 +43,7 @@ public struct Vocabulary: Sendable, Equatable {
     /// Tags of the tagged form `TEN: …; TUOI: …`.
     public var tags: [String: Tag]
 
-    public enum Tag: String, Sendable, Equatable {
+    public enum Tag: String, Sendable, Equatable, CaseIterable {
         case name, age, sex, village, commune, province, destination, date, companion, phone
     }
 

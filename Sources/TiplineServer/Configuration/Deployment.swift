@@ -43,6 +43,14 @@ public struct Deployment: Sendable {
             }
         }
         let gazetteer = Gazetteer(areas: areas, places: places)
+        var vocabulary = Vocabulary.standard
+        if FileManager.default.fileExists(atPath: settings.vocabularyPath), let text = read(settings.vocabularyPath, key: "reference.vocabulary") {
+            do {
+                vocabulary = try VocabularyFile.parse(text, file: settings.vocabularyPath)
+            } catch {
+                errors.append(error)
+            }
+        }
         var roster = DutyRoster(officers: [], timeZone: settings.timeZone)
         if let text = read(settings.rosterPath, key: "reference.roster") {
             do {
@@ -92,7 +100,7 @@ public struct Deployment: Sendable {
             warnings.append("\(uncovered.count) of \(areas.count) communes have no officer in \(settings.rosterPath) (\(provinces)); their reports go to the province supervisors")
         }
         return Deployment(settings: settings, gazetteer: gazetteer, roster: roster, replies: replies,
-                          parser: ReportParser(gazetteer: gazetteer, timeZone: settings.timeZone), escalation: escalation,
+                          parser: ReportParser(gazetteer: gazetteer, vocabulary: vocabulary, timeZone: settings.timeZone), escalation: escalation,
                           ussd: UssdMenu(gazetteer: gazetteer, catalogue: ussdCatalogue), warnings: warnings)
     }
 }
@@ -338,5 +346,72 @@ enum UssdFile {
         }
         guard errors.isEmpty else { throw ConfigErrors(errors: errors) }
         return UssdCatalogue(texts: texts)
+    }
+}
+
+/// `config/vocabulary.yaml`: the grammar's words; each list given replaces the built-in one.
+enum VocabularyFile {
+    static func parse(_ text: String, file: String) throws(ConfigError) -> Vocabulary {
+        let yaml = try YAMLReader(file: file, text: text)
+        var vocabulary = Vocabulary.standard
+        func words(_ key: String) throws(ConfigError) -> [String]? {
+            guard yaml.node(key) != nil else { return nil }
+            let values = try yaml.stringList(key).map { TextFolding.fold($0).split(separator: " ").joined(separator: " ") }
+            if values.isEmpty { throw yaml.error(key, "is empty: remove it to keep the built-in list") }
+            return values
+        }
+        if yaml.node("keywords") != nil {
+            var keywords: [String: Vocabulary.Keyword] = [:]
+            for intentName in try yaml.keys("keywords") {
+                let intent: Vocabulary.Intent
+                switch intentName {
+                case "tip": intent = .tip
+                case "alert": intent = .alert
+                default:
+                    guard let command = ParsedMessage.Command(rawValue: intentName) else {
+                        throw yaml.error("keywords.\(intentName)", "unknown intent (tip, alert, \(ParsedMessage.Command.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    }
+                    intent = .command(command)
+                }
+                for language in try yaml.keys("keywords.\(intentName)") {
+                    guard let lang = ParsedMessage.Language(rawValue: language) else {
+                        throw yaml.error("keywords.\(intentName).\(language)", "unknown language (vi, en)")
+                    }
+                    for word in try words("keywords.\(intentName).\(language)") ?? [] {
+                        if let existing = keywords[word], existing.intent != intent {
+                            throw yaml.error("keywords.\(intentName).\(language)", "'\(word)' already means another intent")
+                        }
+                        keywords[word] = .init(intent, lang)
+                    }
+                }
+            }
+            vocabulary.keywords = keywords
+        }
+        if let list = try words("age_units") { vocabulary.ageUnits = Set(list) }
+        if let list = try words("age_words") { vocabulary.ageWords = Set(list) }
+        if let list = try words("female") { vocabulary.female = Set(list) }
+        if let list = try words("male") { vocabulary.male = Set(list) }
+        if let list = try words("male_after_age") { vocabulary.maleAfterAge = Set(list) }
+        if let list = try words("village_markers") { vocabulary.villageMarkers = Set(list) }
+        if let list = try words("commune_markers") { vocabulary.communeMarkers = Set(list) }
+        if let list = try words("district_markers") { vocabulary.districtMarkers = Set(list) }
+        if let list = try words("destination_markers") { vocabulary.destinationMarkers = Set(list) }
+        if let list = try words("destination_fillers") { vocabulary.destinationFillers = Set(list) }
+        if let list = try words("companion_markers") { vocabulary.companionMarkers = Set(list) }
+        if let list = try words("child_nouns") { vocabulary.childNouns = Set(list) }
+        if let list = try words("name_stops") { vocabulary.nameStops = Set(list) }
+        if let list = try words("urgent_phrases") { vocabulary.urgentPhrases = list }
+        if yaml.node("tags") != nil {
+            var tags: [String: Vocabulary.Tag] = [:]
+            for word in try yaml.keys("tags") {
+                let name = try yaml.string("tags.\(word)") ?? ""
+                guard let tag = Vocabulary.Tag(rawValue: name) else {
+                    throw yaml.error("tags.\(word)", "'\(name)' is not a field (\(["name", "age", "sex", "village", "commune", "province", "destination", "date", "companion", "phone"].joined(separator: ", ")))")
+                }
+                tags[TextFolding.fold(word)] = tag
+            }
+            vocabulary.tags = tags
+        }
+        return vocabulary
     }
 }

@@ -35,6 +35,7 @@ public struct Settings: Sendable {
     /// Days the audit log is kept.
     public var auditLogDays: Int
     public var ussdPath: String
+    public var vocabularyPath: String
 
     public struct UssdChannelSettings: Sendable {
         public var name: String
@@ -213,7 +214,8 @@ public struct Settings: Sendable {
             channelLogDays: try yaml.int("retention.channel_log_days", default: 30, range: 1...3650),
             closedCaseDays: try yaml.int("retention.closed_case_days", default: 365, range: 1...36500),
             auditLogDays: try yaml.int("retention.audit_log_days", default: 730, range: 1...36500),
-            ussdPath: resolve(try yaml.string("reference.ussd", default: "ussd.yaml"))
+            ussdPath: resolve(try yaml.string("reference.ussd", default: "ussd.yaml")),
+            vocabularyPath: resolve(try yaml.string("reference.vocabulary", default: "vocabulary.yaml"))
         )
     }
 

@@ -48,10 +48,16 @@ public struct Intake: Sendable {
                             provinceCode: area?.provinceCode)
         }
         let prepared = report
-        let outcome = try await batcher.write { db in
+        let (outcome, refused) = try await batcher.write { db in
             var handler = MessageHandler(db: db, deployment: current, now: now, sender: sender, channel: channel,
                                          replyChannel: replyChannel, via: via)
-            return try handler.handle(inbound, parsed: parsed, report: prepared)
+            let outcome = try handler.handle(inbound, parsed: parsed, report: prepared)
+            return (outcome, handler.refusedOfficerCommand)
+        }
+        if let refused {
+            logger.notice("officer command from a number not in the roster", metadata: [
+                "command": "\(refused.rawValue)", "from": "\(PhoneNumber.mask(sender))", "channel": "\(channel)",
+            ])
         }
         switch outcome {
         case .duplicate:

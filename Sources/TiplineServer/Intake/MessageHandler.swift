@@ -15,6 +15,8 @@ struct MessageHandler {
     let channel: String
     let replyChannel: String
     let via: String
+    /// Set when someone outside the roster tried an officer command (the intake logs it).
+    var refusedOfficerCommand: ParsedMessage.Command?
 
     var replies: ReplyCatalogue { deployment.replies }
     var roster: DutyRoster { deployment.roster }
@@ -173,6 +175,10 @@ struct MessageHandler {
         if command.isOfficerCommand, officer == nil {
             // Only registered officers: anyone else gets the reporter's help, and the attempt is kept.
             try reply(.help, language)
+            if let number = parsed.number, try Report.fetchOne(db, key: number) != nil {
+                try event(number, "refused_command", actor: PhoneNumber.mask(sender), detail: "\(command.rawValue) from a number not in the roster")
+            }
+            refusedOfficerCommand = command
             return nil
         }
         switch command {

@@ -162,13 +162,13 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
             record = .init(id: id, state: .sent, providerMessageID: providerID, error: nil, nextAttemptAt: nil)
         case .permanent(let reason):
             logger.warning("provider refused a message for good", metadata: [
-                "channel": "\(message.channel)", "outbox": "\(id)", "to": "\(PhoneNumber.mask(message.recipient))", "reason": "\(reason)",
+                "channel": "\(message.channel)", "outbox": "\(id)", "to": "\(PhoneNumber.mask(message.recipient))", "reason": "\(ChannelLogEntry.redact(reason))",
             ])
             record = .init(id: id, state: .failed, providerMessageID: nil, error: reason, nextAttemptAt: nil)
         case .retryable(let reason):
             if message.attempts >= settings.maxAttempts {
                 logger.error("message undeliverable after its last try", metadata: [
-                    "channel": "\(message.channel)", "outbox": "\(id)", "attempts": "\(message.attempts)", "reason": "\(reason)",
+                    "channel": "\(message.channel)", "outbox": "\(id)", "attempts": "\(message.attempts)", "reason": "\(ChannelLogEntry.redact(reason))",
                 ])
                 record = .init(id: id, state: .undeliverable, providerMessageID: nil, error: reason, nextAttemptAt: nil)
             } else {
@@ -176,7 +176,7 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
                 let delay = backoff * Double.random(in: 0.5...1.0)
                 logger.notice("send failed; will retry", metadata: [
                     "channel": "\(message.channel)", "outbox": "\(id)", "attempt": "\(message.attempts)",
-                    "retry_in_s": "\(Int(delay.rounded()))", "reason": "\(reason)",
+                    "retry_in_s": "\(Int(delay.rounded()))", "reason": "\(ChannelLogEntry.redact(reason))",
                 ])
                 record = .init(id: id, state: .queued, providerMessageID: nil, error: reason, nextAttemptAt: clock().addingTimeInterval(delay))
             }

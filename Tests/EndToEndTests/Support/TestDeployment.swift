@@ -18,7 +18,7 @@ struct TestDeployment {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-test-\(UUID().uuidString)")
         let config = folder.appendingPathComponent("config")
         try FileManager.default.createDirectory(at: config, withIntermediateDirectories: true)
-        for file in ["areas.csv", "places.csv", "roster.yaml", "replies.yaml", "escalation.yaml", "ussd.yaml"] {
+        for file in ["areas.csv", "places.csv", "roster.yaml", "replies.yaml", "escalation.yaml", "ussd.yaml", "vocabulary.yaml"] {
             try FileManager.default.copyItem(at: Self.packageRoot.appendingPathComponent("config/\(file)"),
                                              to: config.appendingPathComponent(file))
         }

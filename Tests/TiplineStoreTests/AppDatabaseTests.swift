@@ -1,0 +1,141 @@
+import Foundation
+import GRDB
+import Testing
+import TiplineCore
+@testable import TiplineStore
+
+@Suite("AppDatabase")
+struct AppDatabaseTests {
+    func withFile(_ body: (AppDatabase, String) async throws -> Void) async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-store-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("db/tipline.sqlite").path
+        try await body(try AppDatabase.open(path: path), path)
+    }
+
+    static var tip: ParsedMessage {
+        var parsed = ParsedMessage(kind: .tip)
+        parsed.child = .init(name: "Lan", age: 14, sex: .female)
+        parsed.origin = .init(areaCode: "715", areaName: "Xã Lũng Cú")
+        return parsed
+    }
+
+    @Test("a new file: WAL, synchronous FULL, every migration, report numbers from 1001")
+    func openFile() async throws {
+        try await withFile { database, _ in
+            let (journal, synchronous) = try await database.writer.writeWithoutTransaction { db in
+                (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"))
+            }
+            #expect(journal == "wal")
+            #expect(synchronous == 2, "FULL")
+            let applied = try await database.reader.read { db in try DatabaseMigrator().appliedIdentifiers(db) }
+            _ = applied
+            let number = try await database.writer.write { db -> Int in
+                var report = Report(parsed: Self.tip, channel: "sms", reporter: "+84912345678", text: "TRE Lan", receivedAt: Date())
+                try report.insert(db)
+                return report.number!
+            }
+            #expect(number == 1001)
+            let read = try #require(try await database.report(number: 1001))
+            #expect(read.parsed == Self.tip, "the parse round-trips through its JSON column")
+        }
+    }
+
+    @Test("group commit: concurrent writes share transactions; one that fails fails alone")
+    func writeBatcher() async throws {
+        try await withFile { database, _ in
+            let batcher = WriteBatcher(writer: database.writer)
+            let results = try await withThrowingTaskGroup(of: Result<Int64, any Error>.self) { group in
+                for index in 0..<100 {
+                    group.addTask {
+                        do {
+                            return .success(try await batcher.write { db -> Int64 in
+                                if index == 50 { throw DatabaseError(resultCode: .SQLITE_CONSTRAINT, message: "refused") }
+                                var message = InboundMessage(channel: "sms", providerMessageID: "M\(index)", sender: "+84900000001",
+                                                             recipient: nil, body: "x", receivedAt: Date())
+                                try message.insert(db)
+                                return message.id!
+                            })
+                        } catch {
+                            return .failure(error)
+                        }
+                    }
+                }
+                var results: [Result<Int64, any Error>] = []
+                for try await result in group { results.append(result) }
+                return results
+            }
+            #expect(results.filter { if case .success = $0 { return true }; return false }.count == 99)
+            #expect(try await database.inboundCount() == 99)
+        }
+    }
+
+    @Test("the outbox: claims take each message once, a crash's `sending` goes back to the queue, records only move forward")
+    func outbox() async throws {
+        try await withFile { database, _ in
+            let now = Date()
+            try await database.writer.write { db in
+                for index in 0..<5 {
+                    var message = OutboundMessage(channel: "sms", recipient: "+8490000000\(index)", body: "hi", purpose: .reply, reportNumber: nil, at: now)
+                    try message.insert(db)
+                }
+            }
+            async let a = database.claimDueMessages(now: now, limit: 3)
+            async let b = database.claimDueMessages(now: now, limit: 3)
+            let (first, second) = try await (a, b)
+            #expect(Set(first.map(\.id) + second.map(\.id)).count == 5, "no message claimed twice")
+            #expect(try await database.claimDueMessages(now: now, limit: 10).isEmpty)
+            #expect(try await database.requeueInterruptedSends(now: now) == 5)
+            let again = try await database.claimDueMessages(now: now, limit: 10)
+            #expect(again.allSatisfy { $0.attempts == 2 })
+            try await database.recordSendOutcomes(again.map { .init(id: $0.id!, state: .sent, providerMessageID: "P\($0.id!)", error: nil, nextAttemptAt: nil) },
+                                                  now: now)
+            try await database.recordDeliveryReport(channel: "sms", providerMessageID: "P1", state: .delivered, error: nil, now: now)
+            try await database.recordDeliveryReport(channel: "sms", providerMessageID: "P1", state: .sent, error: nil, now: now)
+            let messages = try await database.outboundMessages()
+            #expect(messages.first?.state == .delivered)
+            #expect(messages.dropFirst().allSatisfy { $0.state == .sent })
+            #expect(messages.allSatisfy { $0.encoding == .gsm7 && $0.segments == 1 })
+        }
+    }
+
+    @Test("the report log's filters")
+    func filters() async throws {
+        try await withFile { database, _ in
+            try await database.writer.write { db in
+                for (index, area) in ["715", "769", "19900"].enumerated() {
+                    var parsed = Self.tip
+                    parsed.origin.areaCode = area
+                    parsed.urgent = index == 1
+                    var report = Report(parsed: parsed, channel: "sms", reporter: "+8490000000\(index)", text: "TRE Lũng Cú \(index)",
+                                        receivedAt: Date(), provinceCode: index == 2 ? "46" : "8")
+                    try report.insert(db)
+                }
+            }
+            var filter = AppDatabase.ReportFilter()
+            #expect(try await database.reports(filter).map(\.number) == [1003, 1002, 1001])
+            filter.area = "8"
+            #expect(try await database.reports(filter).map(\.number) == [1002, 1001])
+            filter = AppDatabase.ReportFilter()
+            filter.query = "lung cu 2"
+            #expect(try await database.reports(filter).map(\.number) == [1003])
+            filter = AppDatabase.ReportFilter()
+            filter.urgent = true
+            #expect(try await database.reports(filter).map(\.number) == [1002])
+            filter = AppDatabase.ReportFilter()
+            filter.before = 1003
+            filter.limit = 1
+            #expect(try await database.reports(filter).map(\.number) == [1002])
+            filter = AppDatabase.ReportFilter()
+            filter.scopeAreas = ["715"]
+            #expect(try await database.reports(filter).map(\.number) == [1001])
+        }
+    }
+
+    @Test("the channel log masks numbers and secrets")
+    func redaction() {
+        let entry = ChannelLogEntry(at: Date(), channel: "sms", direction: "out", kind: "send", status: 400, latencyMS: 1,
+                                    error: "The 'To' number +84912345678 is not valid; api_key=abcdef123 token=xyz")
+        #expect(entry.error == "The 'To' number 8491****678 is not valid; api_key=*** token=***")
+    }
+}
