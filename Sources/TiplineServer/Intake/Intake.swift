@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 import TiplineCore
 import TiplineProviders
 import TiplineStore
@@ -153,4 +154,3 @@ public final class DeploymentHolder: Sendable {
     public func replace(_ deployment: Deployment) { value.withLock { $0 = deployment } }
 }
 
-import Synchronization

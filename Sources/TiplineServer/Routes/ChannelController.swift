@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import TiplineCore
 import TiplineProviders
+import TiplineStore
 
 /// Provider webhooks: `/channels/<name>/sms` for inbound messages, `/channels/<name>/status` for delivery reports.
 ///
@@ -133,11 +134,11 @@ struct ChannelController {
 
 /// Applies delivery reports to the outbox by the provider's message id.
 struct DeliveryReports: Sendable {
-    let database: TiplineStoreDatabase
+    let database: AppDatabase
     let clock: @Sendable () -> Date
 
     func apply(_ report: DeliveryReport, channel: String) async throws {
-        let state: OutboundState
+        let state: OutboundMessage.State
         switch report.outcome {
         case .pending: return
         case .sent: state = .sent
@@ -149,6 +150,3 @@ struct DeliveryReports: Sendable {
     }
 }
 
-import TiplineStore
-typealias TiplineStoreDatabase = AppDatabase
-typealias OutboundState = OutboundMessage.State

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import TiplineCore
 import TiplineProviders
 
 /// `/channels/<name>/ussd`: the Africa's Talking USSD protocol. A form `sessionId, serviceCode, phoneNumber,

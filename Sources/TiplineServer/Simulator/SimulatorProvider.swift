@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Synchronization
+import TiplineCore
 import TiplineProviders
 
 /// The built-in provider simulator: a loopback endpoint speaking Twilio's Messages API that keeps what it receives.
@@ -93,8 +94,6 @@ struct SimulatorController {
     }
 }
 
-import TiplineCore
-typealias PhoneNumber = TiplineCore.PhoneNumber
 
 func jsonResponse(_ status: HTTPResponse.Status, _ object: [String: Any]) -> Response {
     let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
