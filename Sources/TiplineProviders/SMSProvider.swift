@@ -211,16 +211,50 @@ func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
 
 /// `application/x-www-form-urlencoded` encoding and decoding, keeping order and repeated names.
 public enum FormBody {
+    /// Decodes a form body byte by byte (`+` is a space, `%XX` a byte); malformed escapes are kept as typed.
     public static func parse(_ text: String) -> [(String, String)] {
-        text.split(separator: "&", omittingEmptySubsequences: true).map { pair in
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
+        var pairs: [(String, String)] = []
+        var name: [UInt8] = []
+        var value: [UInt8] = []
+        var inValue = false
+        var bytes = Array(text.utf8)[...]
+        func flush() {
+            if !name.isEmpty || inValue {
+                pairs.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+            }
+            name.removeAll(keepingCapacity: true)
+            value.removeAll(keepingCapacity: true)
+            inValue = false
         }
+        while let byte = bytes.popFirst() {
+            switch byte {
+            case UInt8(ascii: "&"):
+                flush()
+            case UInt8(ascii: "=") where !inValue:
+                inValue = true
+            default:
+                var decoded = byte
+                if byte == UInt8(ascii: "+") {
+                    decoded = UInt8(ascii: " ")
+                } else if byte == UInt8(ascii: "%"), bytes.count >= 2, let high = hex(bytes[bytes.startIndex]),
+                          let low = hex(bytes[bytes.startIndex + 1]) {
+                    decoded = high << 4 | low
+                    bytes.removeFirst(2)
+                }
+                if inValue { value.append(decoded) } else { name.append(decoded) }
+            }
+        }
+        flush()
+        return pairs
     }
 
-    static func decode(_ part: Substring) -> String {
-        let plus = part.replacingOccurrences(of: "+", with: " ")
-        return plus.removingPercentEncoding ?? plus
+    static func hex(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 
     static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")

@@ -165,7 +165,7 @@ extension AppDatabase {
 
 extension AppDatabase {
     public static func isOptedOut(_ db: Database, phone: String) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT 1 FROM opt_out WHERE phone = ?", arguments: [phone]) ?? false
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM opt_out WHERE phone = ?"), arguments: [phone]) ?? false
     }
 
     public static func setOptOut(_ db: Database, phone: String, optedOut: Bool, at: Date) throws {
@@ -183,7 +183,7 @@ extension AppDatabase {
     /// Officers who said `TRUC` (on) or `NGHI` (off), still in force at `now`.
     public static func dutyOverrides(_ db: Database, now: Date) throws -> (on: Set<String>, off: Set<String>) {
         var on = Set<String>(), off = Set<String>()
-        for row in try Row.fetchAll(db, sql: "SELECT officer_id, on_duty FROM duty_override WHERE until > ?", arguments: [now]) {
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT officer_id, on_duty FROM duty_override WHERE until > ?"), arguments: [now]) {
             if row["on_duty"] as Bool { on.insert(row["officer_id"]) } else { off.insert(row["officer_id"]) }
         }
         return (on, off)

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import TiplineCore
 
 /// The one entry point to tipline's SQLite database: owns the writer and the schema's migrations.
 ///
@@ -230,6 +231,16 @@ public struct AppDatabase: Sendable {
                 t.column("report_number", .integer)
                 t.column("created_at", .datetime).notNull()
                 t.column("updated_at", .datetime).notNull().indexed()
+            }
+        }
+        migrator.registerMigration("v6: child key for same-child lookups") { db in
+            try db.alter(table: "report") { t in
+                t.add(column: "child_key", .text)
+            }
+            try db.create(index: "report_same_child", on: "report", columns: ["area_code", "child_key"])
+            for row in try Row.fetchAll(db, sql: "SELECT number, json_extract(parsed, '$.child.name') AS name FROM report") {
+                guard let name: String = row["name"] else { continue }
+                try db.execute(sql: "UPDATE report SET child_key = ? WHERE number = ?", arguments: [TextFolding.fold(name), row["number"]])
             }
         }
         return migrator

@@ -110,18 +110,12 @@ struct MessageHandler {
     /// An open case about the same child: same folded name, age within a year, same commune, in the last 30 days.
     func sameChild(as parsed: ParsedMessage) throws -> Int? {
         guard let name = parsed.child.name, let age = parsed.child.age, let area = parsed.origin.areaCode else { return nil }
-        let folded = TextFolding.fold(name)
-        let candidates = try Report
-            .filter(Report.Columns.areaCode == area)
-            .filter([Report.Status.open, .acknowledged, .home].contains(Report.Columns.status))
-            .filter(Report.Columns.receivedAt >= now.addingTimeInterval(-30 * 86400))
-            .order(Report.Columns.number.desc)
-            .limit(50)
-            .fetchAll(db)
-        return candidates.first { other in
-            guard let otherName = other.parsed.child.name, let otherAge = other.parsed.child.age else { return false }
-            return TextFolding.fold(otherName) == folded && abs(otherAge - age) <= 1
-        }?.number
+        let statement = try db.cachedStatement(sql: """
+            SELECT number FROM report WHERE area_code = ? AND child_key = ? AND status IN ('open', 'acknowledged', 'home')
+                AND received_at >= ? AND json_extract(parsed, '$.child.age') BETWEEN ? AND ?
+            ORDER BY number DESC LIMIT 1
+            """)
+        return try Int.fetchOne(statement, arguments: [area, TextFolding.fold(name), now.addingTimeInterval(-30 * 86400), age - 1, age + 1])
     }
 
     /// Two or more tips from one commune to one destination within 7 days, or naming one companion's phone,
@@ -130,10 +124,10 @@ struct MessageHandler {
         let alerts = Alerts(db: db, deployment: deployment, now: now)
         var warnings: [(key: String, text: String, numbers: [Int])] = []
         if let area = report.areaCode, let destination = report.parsed.destination.code {
-            let numbers = try Int.fetchAll(db, sql: """
+            let numbers = try Int.fetchAll(db.cachedStatement(sql: """
                 SELECT number FROM report WHERE area_code = ? AND json_extract(parsed, '$.destination.code') = ?
                     AND received_at >= ? AND kind IN ('tip', 'alert') ORDER BY number
-                """, arguments: [area, destination, now.addingTimeInterval(-7 * 86400)])
+                """), arguments: [area, destination, now.addingTimeInterval(-7 * 86400)])
             if numbers.count >= 2 {
                 let areaName = TextFolding.asciiFold(report.parsed.origin.areaName ?? area)
                 let place = TextFolding.asciiFold(report.parsed.destination.name ?? destination)
@@ -144,9 +138,9 @@ struct MessageHandler {
             }
         }
         if let phone = report.parsed.companion.phone {
-            let numbers = try Int.fetchAll(db, sql: """
+            let numbers = try Int.fetchAll(db.cachedStatement(sql: """
                 SELECT number FROM report WHERE json_extract(parsed, '$.companion.phone') = ? AND received_at >= ? ORDER BY number
-                """, arguments: [phone, now.addingTimeInterval(-30 * 86400)])
+                """), arguments: [phone, now.addingTimeInterval(-30 * 86400)])
             if numbers.count >= 2 {
                 warnings.append(("companion:\(phone)", replies.render(.clusterCompanion, .vi, [
                     "count": "\(numbers.count)", "phone": phone, "numbers": numbers.suffix(4).map { "#\($0)" }.joined(separator: " "),
@@ -155,7 +149,7 @@ struct MessageHandler {
         }
         for warning in warnings {
             // One warning per group a week; later reports join it silently (they are in the timeline).
-            let recent = try Date.fetchOne(db, sql: "SELECT at FROM cluster_alert WHERE key = ?", arguments: [warning.key])
+            let recent = try Date.fetchOne(db.cachedStatement(sql: "SELECT at FROM cluster_alert WHERE key = ?"), arguments: [warning.key])
             guard recent.map({ now.timeIntervalSince($0) > 7 * 86400 }) ?? true else { continue }
             try db.execute(sql: "INSERT OR REPLACE INTO cluster_alert (key, at, reports) VALUES (?, ?, ?)",
                            arguments: [warning.key, now, warning.numbers.map(String.init).joined(separator: ",")])

@@ -150,6 +150,7 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
         container["next_escalation_at"] = nextEscalationAt
         container["reminders"] = reminders
         container["call_now"] = callNow
+        container["child_key"] = parsed.child.name.map(TextFolding.fold)
     }
 
     public static func == (a: Report, b: Report) -> Bool {
