@@ -14,47 +14,41 @@ struct OperationsTests {
 
     @Test("health and metrics after a known sequence of messages")
     func healthAndMetrics() async throws {
-        let fake = FakeTwilio()
-        try await runFakeTwilio(fake) { providerPort in
-            let deployment = try TestDeployment(providerPort: providerPort)
-            defer { deployment.remove() }
-            let runtime = try deployment.runtime()
-            try await runTipline(runtime) { port in
-                #expect(try await client.execute(CurlRequest(url: "http://127.0.0.1:\(port)/health/live")).status == 200)
-                for (index, text) in ["TRE Lan 14t nu xa Lung Cu di HCM", "TRE Lan", "KHAN be gai 12t xa Meo Vac", "alo", "HD"].enumerated() {
-                    _ = try await postSMS(client, port: port, sid: "SM-m\(index)", from: "+8490000060\(index)", body: text)
-                }
-                _ = try await postSMS(client, port: port, sid: "SM-m0", from: "+84900000600", body: "TRE Lan 14t nu xa Lung Cu di HCM")
-                _ = try await postSMS(client, port: port, channel: "nope", sid: "x", from: "+84900000600", body: "x")
-                _ = try await waitForOutbox(runtime.database) { $0.allSatisfy { $0.state == .sent } }
-
-                let ready = try await client.execute(CurlRequest(url: "http://127.0.0.1:\(port)/health/ready"))
-                #expect(ready.status == 200)
-                let health = try #require(try JSONSerialization.jsonObject(with: Data(ready.body)) as? [String: Any])
-                #expect(health["database_writable"] as? Bool == true)
-                #expect(health["dispatcher_running"] as? Bool == true)
-                #expect(health["escalation_running"] as? Bool == true)
-                #expect(((health["channels"] as? [String: Any])?["sms"] as? [String: Any])?["last_call_ok"] as? Bool == true)
-
-                let metrics = try await client.execute(CurlRequest(url: "http://127.0.0.1:\(port)/metrics")).bodyText
-                for line in [
-                    #"tipline_inbound_messages_total{channel="sms",kind="tip"} 2"#,
-                    #"tipline_inbound_messages_total{channel="sms",kind="alert"} 1"#,
-                    #"tipline_inbound_messages_total{channel="sms",kind="unknown"} 1"#,
-                    #"tipline_inbound_messages_total{channel="sms",kind="command"} 1"#,
-                    #"tipline_parse_outcomes_total{outcome="partial"} 1"#,
-                    #"tipline_parse_outcomes_total{outcome="complete"} 2"#,
-                    #"tipline_inbound_duplicates_total{channel="sms"} 1"#,
-                    #"tipline_webhook_rejections_total{channel="unknown",reason="unknown_channel"} 1"#,
-                    #"tipline_reports{status="open"} 4"#,
-                    #"tipline_outbox_messages{state="queued"} 0"#,
-                    "tipline_outbox_oldest_pending_seconds 0",
-                ] {
-                    #expect(metrics.contains(line), "\(line)\n\(metrics)")
-                }
-                #expect(metrics.contains(#"tipline_outbound_messages_total{channel="sms",state="sent"}"#))
-                #expect(metrics.contains("tipline_provider_request_duration_seconds_bucket"))
+        try await withTipline { fake, runtime, port in
+            #expect(try await client.execute(CurlRequest(url: "http://127.0.0.1:\(port)/health/live")).status == 200)
+            for (index, text) in ["TRE Lan 14t nu xa Lung Cu di HCM", "TRE Lan", "KHAN be gai 12t xa Meo Vac", "alo", "HD"].enumerated() {
+                _ = try await postSMS(client, port: port, sid: "SM-m\(index)", from: "+8490000060\(index)", body: text)
             }
+            _ = try await postSMS(client, port: port, sid: "SM-m0", from: "+84900000600", body: "TRE Lan 14t nu xa Lung Cu di HCM")
+            _ = try await postSMS(client, port: port, channel: "nope", sid: "x", from: "+84900000600", body: "x")
+            _ = try await waitForOutbox(runtime.database) { $0.allSatisfy { $0.state == .sent } }
+
+            let ready = try await client.execute(CurlRequest(url: "http://127.0.0.1:\(port)/health/ready"))
+            #expect(ready.status == 200)
+            let health = try #require(try JSONSerialization.jsonObject(with: Data(ready.body)) as? [String: Any])
+            #expect(health["database_writable"] as? Bool == true)
+            #expect(health["dispatcher_running"] as? Bool == true)
+            #expect(health["escalation_running"] as? Bool == true)
+            #expect(((health["channels"] as? [String: Any])?["sms"] as? [String: Any])?["last_call_ok"] as? Bool == true)
+
+            let metrics = try await client.execute(CurlRequest(url: "http://127.0.0.1:\(port)/metrics")).bodyText
+            for line in [
+                #"tipline_inbound_messages_total{channel="sms",kind="tip"} 2"#,
+                #"tipline_inbound_messages_total{channel="sms",kind="alert"} 1"#,
+                #"tipline_inbound_messages_total{channel="sms",kind="unknown"} 1"#,
+                #"tipline_inbound_messages_total{channel="sms",kind="command"} 1"#,
+                #"tipline_parse_outcomes_total{outcome="partial"} 1"#,
+                #"tipline_parse_outcomes_total{outcome="complete"} 2"#,
+                #"tipline_inbound_duplicates_total{channel="sms"} 1"#,
+                #"tipline_webhook_rejections_total{channel="unknown",reason="unknown_channel"} 1"#,
+                #"tipline_reports{status="open"} 4"#,
+                #"tipline_outbox_messages{state="queued"} 0"#,
+                "tipline_outbox_oldest_pending_seconds 0",
+            ] {
+                #expect(metrics.contains(line), "\(line)\n\(metrics)")
+            }
+            #expect(metrics.contains(#"tipline_outbound_messages_total{channel="sms",state="sent"}"#))
+            #expect(metrics.contains("tipline_provider_request_duration_seconds_bucket"))
         }
     }
 

@@ -48,7 +48,12 @@ public enum TextFolding {
     }()
 
     static func foldSlow(_ text: String) -> String {
-        var out = String.UnicodeScalarView()
+        String(String.UnicodeScalarView(withoutMarks(text))).uppercased()
+    }
+
+    /// The scalars of `text`, decomposed, without combining marks or zero-width characters, `đ Đ ð Ð` as `d`/`D`.
+    static func withoutMarks(_ text: String) -> [Unicode.Scalar] {
+        var out: [Unicode.Scalar] = []
         for scalar in text.decomposedStringWithCanonicalMapping.unicodeScalars {
             if zeroWidth.contains(scalar) { continue }
             switch scalar.properties.generalCategory {
@@ -56,11 +61,12 @@ public enum TextFolding {
             default: break
             }
             switch scalar {
-            case "đ", "Đ", "ð", "Ð": out.append("D")
-            default: out.append(contentsOf: String(scalar).uppercased().unicodeScalars)
+            case "đ", "ð": out.append("d")
+            case "Đ", "Ð": out.append("D")
+            default: out.append(scalar)
             }
         }
-        return String(out)
+        return out
     }
 
     /// The folded view with spaces, hyphens and dots removed: the key place names are matched on
@@ -76,20 +82,7 @@ public enum TextFolding {
 
     /// Folds to plain ASCII for an SMS that must stay GSM-7: diacritics removed, case kept.
     public static func asciiFold(_ text: String) -> String {
-        var out = String.UnicodeScalarView()
-        for scalar in text.decomposedStringWithCanonicalMapping.unicodeScalars {
-            if zeroWidth.contains(scalar) { continue }
-            switch scalar.properties.generalCategory {
-            case .nonspacingMark, .spacingMark, .enclosingMark: continue
-            default: break
-            }
-            switch scalar {
-            case "đ", "ð": out.append("d")
-            case "Đ", "Ð": out.append("D")
-            default: out.append(scalar)
-            }
-        }
-        return String(out)
+        String(String.UnicodeScalarView(withoutMarks(text)))
     }
 
     /// Text safe for one GSM-7 SMS or USSD screen: diacritics removed, typographic punctuation made plain
