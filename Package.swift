@@ -123,6 +123,7 @@ let package = Package(
             name: "TiplineServerTests",
             dependencies: [
                 "TiplineServer",
+                "TiplineProviders",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

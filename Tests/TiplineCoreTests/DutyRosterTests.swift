@@ -58,3 +58,52 @@ struct DutyRosterTests {
         #expect(roster.route(area: lungCu, at: at("2026-11-30T08:30:00+07:00"), offDuty: ["o"]).level == .province, "NGHI")
     }
 }
+
+@Suite("Duty roster properties")
+struct DutyRosterPropertyTests {
+    /// A small deterministic generator, so a failure can be replayed.
+    struct Generator {
+        var state: UInt64
+        mutating func next(_ bound: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int((state >> 33) % UInt64(bound))
+        }
+    }
+
+    @Test("on duty exactly when the instant falls in one of the shifts laid out on the calendar", arguments: [1, 2, 3, 42, 2026])
+    func shiftsMatchACalendarLayout(seed: UInt64) {
+        let zone = TimeZone(identifier: "Asia/Ho_Chi_Minh")!
+        var random = Generator(state: seed)
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        // Monday 2026-11-30 00:00 local, and three weeks of instants from the Sunday before.
+        let monday = ISO8601DateFormatter().date(from: "2026-11-30T00:00:00+07:00")!
+        for _ in 0..<40 {
+            let shifts = (0..<(1 + random.next(3))).map { _ -> Shift in
+                let days = Set((0..<(1 + random.next(4))).map { _ in 1 + random.next(7) })
+                let start = random.next(48) * 30
+                var end = random.next(48) * 30
+                if end == start { end = (start + 30) % 1440 }
+                return Shift(days: days, start: start, end: end)
+            }
+            let officer = Officer(id: "x", name: "X", phone: "+84900000101", role: .officer, areas: ["715"], shifts: shifts)
+            // The reference: every shift as absolute intervals, starting the week before so night shifts carry over.
+            var intervals: [(Date, Date)] = []
+            for week in -1...2 {
+                for shift in shifts {
+                    for day in shift.days {
+                        let dayStart = calendar.date(byAdding: .day, value: week * 7 + day - 1, to: monday)!
+                        let begin = dayStart.addingTimeInterval(Double(shift.start) * 60)
+                        let length = shift.end > shift.start ? shift.end - shift.start : shift.end + 1440 - shift.start
+                        intervals.append((begin, begin.addingTimeInterval(Double(length) * 60)))
+                    }
+                }
+            }
+            for _ in 0..<200 {
+                let instant = monday.addingTimeInterval(Double(random.next(14 * 1440)) * 60 - 86400)
+                let expected = intervals.contains { $0.0 <= instant && instant < $0.1 }
+                #expect(officer.isOnDuty(at: instant, in: zone) == expected, "shifts \(shifts) at \(instant)")
+            }
+        }
+    }
+}

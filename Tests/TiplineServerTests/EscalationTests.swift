@@ -1,4 +1,5 @@
 import Foundation
+import HummingbirdTesting
 import GRDB
 import Logging
 import Synchronization
@@ -50,6 +51,12 @@ struct Scenario {
     func report(_ number: Int) async throws -> Report { try #require(try await runtime.database.report(number: number)) }
 
     func remove() { try? FileManager.default.removeItem(at: folder) }
+
+    /// Runs the real application on a loopback port (its clock still the scenario's) for `body`.
+    func live(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let app = try await buildApplication(runtime, port: 0)
+        try await app.test(.live) { client in try await body(client) }
+    }
 }
 
 // Sample roster phones.
