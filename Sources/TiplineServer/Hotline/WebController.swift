@@ -51,6 +51,11 @@ struct WebController {
         pages.get("duty", use: duty)
         pages.get("admin/channel-log", use: channelLogPage)
         pages.get("admin/audit", use: audit)
+        pages.get("admin/access", use: access)
+        pages.post("admin/access/tokens", use: createToken)
+        pages.post("admin/access/tokens/revoke", use: revokeToken)
+        pages.post("admin/access/users", use: createUser)
+        pages.post("admin/access/users/unlock", use: unlockUser)
         pages.get("phone", use: phonePage)
         pages.post("phone", use: phone)
         pages.post("phone/ussd", use: phoneUSSD)
@@ -320,6 +325,92 @@ struct WebController {
             "title": "Audit log", "columns": ["at", "who", "role", "action", "target", "detail"],
             "rows": entries.map { ["cells": [local($0.at), $0.actor, $0.role, $0.action, $0.target ?? "", $0.detail ?? ""]] },
         ], context: context)
+    }
+
+    // MARK: - Tokens and accounts (admins)
+
+    func accessPage(_ context: TiplineRequestContext, newToken: String? = nil, error: String? = nil,
+                    status: HTTPResponse.Status = .ok) async throws -> Response {
+        let tokens = try await database.tokens()
+        let users = try await database.users()
+        let now = clock()
+        return page("access", [
+            "title": "Access", "newToken": newToken as Any, "error": error as Any, "roles": StaffIdentity.Role.allCases.map(\.rawValue),
+            "tokens": tokens.map { ["id": $0.id, "name": $0.name, "role": $0.role, "officer": $0.officerID ?? "", "created": local($0.createdAt),
+                                    "state": $0.revokedAt.map { "revoked " + local($0) } ?? "active", "active": $0.revokedAt == nil] },
+            "users": users.map { user -> [String: Any] in
+                let locked = user.lockedUntil.map { $0 > now } ?? false
+                return ["name": user.identity.name, "role": user.identity.role.rawValue, "officer": user.identity.officerID ?? "",
+                        "locked": locked ? "until " + local(user.lockedUntil!) : "", "isLocked": locked]
+            },
+        ], context: context, status: status)
+    }
+
+    @Sendable func access(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        _ = try adminOnly(context)
+        return try await accessPage(context)
+    }
+
+    /// The role and officer of a new token or account, checked against the roster.
+    func roleAndOfficer(_ values: [String: String]) throws -> (StaffIdentity.Role, String?) {
+        guard let role = values["role"].flatMap(StaffIdentity.Role.init(rawValue:)) else {
+            throw CaseActions.Failure.invalid("role: one of hotline, officer, admin")
+        }
+        let officer = values["officer"].flatMap { $0.isEmpty ? nil : $0 }
+        if role == .officer, officer.flatMap(deployment.current.roster.officer(id:)) == nil {
+            throw CaseActions.Failure.invalid("officer: the officer role needs an officer id of the roster")
+        }
+        return (role, officer)
+    }
+
+    @Sendable func createToken(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        let admin = try adminOnly(context)
+        let values = try await form(request)
+        let name = (values["name"] ?? "").trimmingCharacters(in: .whitespaces)
+        do {
+            guard !name.isEmpty else { throw CaseActions.Failure.invalid("name: who or what uses the token") }
+            let (role, officer) = try roleAndOfficer(values)
+            let token = StaffAuth.newToken()
+            _ = try await database.insertToken(name: name, role: role, officerID: officer, hash: StaffAuth.hash(token: token), now: clock())
+            try await database.audit(admin, action: "token_create", target: name, detail: role.rawValue, now: clock())
+            return try await accessPage(context, newToken: token)
+        } catch CaseActions.Failure.invalid(let reason) {
+            return try await accessPage(context, error: reason, status: .badRequest)
+        }
+    }
+
+    @Sendable func revokeToken(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        let admin = try adminOnly(context)
+        let id = try await form(request)["id"] ?? ""
+        _ = try await database.revokeToken(id, now: clock())
+        try await database.audit(admin, action: "token_revoke", target: id, now: clock())
+        return redirect("/admin/access")
+    }
+
+    @Sendable func createUser(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        let admin = try adminOnly(context)
+        let values = try await form(request)
+        let name = (values["name"] ?? "").trimmingCharacters(in: .whitespaces)
+        do {
+            guard !name.isEmpty else { throw CaseActions.Failure.invalid("name: the sign-in name") }
+            guard (values["password"] ?? "").count >= 10 else { throw CaseActions.Failure.invalid("password: at least 10 characters") }
+            let (role, officer) = try roleAndOfficer(values)
+            guard try await database.user(named: name) == nil else { throw CaseActions.Failure.invalid("name: '\(name)' is taken") }
+            try await database.insertUser(name: name, role: role, officerID: officer, passwordHash: try StaffAuth.hash(password: values["password"]!),
+                                          now: clock())
+            try await database.audit(admin, action: "user_create", target: name, detail: role.rawValue, now: clock())
+            return redirect("/admin/access")
+        } catch CaseActions.Failure.invalid(let reason) {
+            return try await accessPage(context, error: reason, status: .badRequest)
+        }
+    }
+
+    @Sendable func unlockUser(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        let admin = try adminOnly(context)
+        let name = try await form(request)["name"] ?? ""
+        _ = try await database.unlockUser(name: name)
+        try await database.audit(admin, action: "user_unlock", target: name, now: clock())
+        return redirect("/admin/access")
     }
 
     @Sendable func phonePage(_ request: Request, context: TiplineRequestContext) async throws -> Response {
