@@ -15,8 +15,8 @@ struct RestartTests {
         try await runFakeTwilio(fake) { providerPort in
             // First run: the provider's address is wrong (nothing listens there), so every send fails and stays queued.
             let closedPort = try TestPorts.unused()
-            let down = try TestDeployment(providerPort: closedPort,
-                                          extra: "")
+            // Enough attempts that none gives up while the provider is down.
+            let down = try TestDeployment(providerPort: closedPort, maxAttempts: 100)
             defer { down.remove() }
             let firstRuntime = try down.runtime()
             try await runTipline(firstRuntime) { port in

@@ -14,7 +14,7 @@ struct TestDeployment {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     init(providerPort: Int, account: String = "ACtest0000000000000000000000000000", verify: Bool = false,
-         extra: String = "", environment: [String: String] = [:], sendTimeout: Double = 10) throws {
+         extra: String = "", environment: [String: String] = [:], sendTimeout: Double = 10, maxAttempts: Int = 5) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-test-\(UUID().uuidString)")
         let config = folder.appendingPathComponent("config")
         try FileManager.default.createDirectory(at: config, withIntermediateDirectories: true)
@@ -32,7 +32,7 @@ struct TestDeployment {
         timezone: Asia/Ho_Chi_Minh
         outbound_channel: sms
         outbox:
-          max_attempts: 5
+          max_attempts: \(maxAttempts)
           base_delay_seconds: 0.05
           max_delay_seconds: 0.2
           send_timeout_seconds: \(sendTimeout)
