@@ -105,3 +105,20 @@ struct GrammarCorpusTests {
         #expect(Fixtures.corpus.count >= 46)
     }
 }
+
+@Suite("ParsedMessage JSON")
+struct ParsedMessageJSONTests {
+    @Test("the fast writer gives the same object as JSONEncoder, for every corpus case")
+    func sameAsJSONEncoder() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        for testCase in Fixtures.corpus {
+            var parsed = Fixtures.parser.parse(testCase.text, receivedAt: testCase.receivedAt)
+            parsed.note = (parsed.note ?? "") + " \"quoted\" \\ back\nline\u{1}"
+            let fast = try JSONDecoder().decode(JSONValue.self, from: Data(parsed.jsonString.utf8))
+            let reference = try JSONDecoder().decode(JSONValue.self, from: encoder.encode(parsed))
+            #expect(fast == reference, "\(testCase.text)")
+            #expect(try JSONDecoder().decode(ParsedMessage.self, from: Data(parsed.jsonString.utf8)) == parsed)
+        }
+    }
+}

@@ -71,9 +71,7 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
     }
 
     static func json(_ parsed: ParsedMessage) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return (try? String(decoding: encoder.encode(parsed), as: UTF8.self)) ?? "{}"
+        parsed.jsonString
     }
 
     enum CodingKeys: String, CodingKey {
