@@ -52,12 +52,16 @@ extension AppDatabase {
         public var providerMessageID: String?
         public var error: String?
         public var nextAttemptAt: Date?
-        public init(id: Int64, state: OutboundMessage.State, providerMessageID: String?, error: String?, nextAttemptAt: Date?) {
+        /// Not tried at all (held back by the channel's rate limit or a shutdown): the claim's attempt is given back.
+        public var deferred: Bool
+        public init(id: Int64, state: OutboundMessage.State, providerMessageID: String?, error: String?, nextAttemptAt: Date?,
+                    deferred: Bool = false) {
             self.id = id
             self.state = state
             self.providerMessageID = providerMessageID
             self.error = error
             self.nextAttemptAt = nextAttemptAt
+            self.deferred = deferred
         }
     }
 
@@ -66,15 +70,15 @@ extension AppDatabase {
         guard !records.isEmpty else { return }
         try await writer.write { db in
             let update = try db.cachedStatement(sql: """
-                UPDATE outbox SET state = ?, provider_message_id = COALESCE(?, provider_message_id), last_error = ?,
+                UPDATE outbox SET state = ?, provider_message_id = COALESCE(?, provider_message_id), last_error = COALESCE(?, CASE WHEN ? THEN last_error END),
                     next_attempt_at = COALESCE(?, next_attempt_at), sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END,
-                    updated_at = ?
+                    attempts = attempts - ?, updated_at = ?
                 WHERE id = ? AND state = 'sending'
                 """)
             for record in records {
                 // Only a message still `sending` is ours to record: a delivery report may have raced ahead.
-                try update.execute(arguments: [record.state, record.providerMessageID, record.error, record.nextAttemptAt,
-                                               record.state.rawValue, now, now, record.id])
+                try update.execute(arguments: [record.state, record.providerMessageID, record.error, record.deferred, record.nextAttemptAt,
+                                               record.state.rawValue, now, record.deferred ? 1 : 0, now, record.id])
                 guard db.changesCount == 1, record.state != .queued else { continue }
                 if let providerID = record.providerMessageID {
                     // A delivery report that raced ahead of this record.

@@ -178,6 +178,27 @@ struct ProvidersEndToEndTests {
     }
 }
 
+@Suite("End to end: channel rate limit")
+struct RateLimitTests {
+    let client = CurlClient()
+
+    @Test("a channel's segments-per-second limit holds messages back, untried, and does not hold up a shutdown")
+    func rateLimit() async throws {
+        try await withTipline(segmentsPerSecond: 0.01) { fake, runtime, port in
+            for index in 0..<4 {
+                _ = try await postSMS(client, port: port, sid: "SM-rate-\(index)", from: "+8490000098\(index)", body: "HD")
+            }
+            _ = try await fake.waitFor { $0.count >= 1 }
+            let outbox = try await waitForOutbox(runtime.database) { messages in
+                messages.filter { $0.state == .sent }.count == 1 && messages.filter { $0.state == .queued }.count == 3
+            }
+            #expect(outbox.filter { $0.state == .sent }.count == 1, "one segment now; the next in 100 s")
+            #expect(outbox.filter { $0.state == .queued }.allSatisfy { $0.attempts == 0 && $0.lastError == nil }, "held back, not failed")
+            #expect(fake.received.count == 1)
+        }
+    }
+}
+
 func waitForChannelLog(_ runtime: TiplineRuntime, timeout: Duration = .seconds(20),
                        _ condition: @Sendable ([ChannelLogEntry]) -> Bool) async throws -> [ChannelLogEntry] {
     let deadline = ContinuousClock.now + timeout

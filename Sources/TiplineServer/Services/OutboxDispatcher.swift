@@ -129,7 +129,18 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
             metrics.outbound(channel: message.channel, state: "undeliverable")
             return .init(id: id, state: .undeliverable, providerMessageID: nil, error: "channel '\(message.channel)' is not configured", nextAttemptAt: nil)
         }
-        await pace(channel: message.channel, segments: message.segments)
+        // The channel's rate limit: a short wait here; a long one (or a shutdown) puts the message back, untried.
+        let (start, booked) = pace(channel: message.channel, segments: message.segments)
+        let wait = start.timeIntervalSince(clock())
+        if !booked || Task.isShuttingDownGracefully {
+            return .init(id: id, state: .queued, providerMessageID: nil, error: nil, nextAttemptAt: start, deferred: true)
+        }
+        if wait > 0.001 {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
+            if Task.isShuttingDownGracefully {
+                return .init(id: id, state: .queued, providerMessageID: nil, error: nil, nextAttemptAt: clock(), deferred: true)
+            }
+        }
         var request = provider.sendRequest(to: message.recipient, text: message.body)
         request.timeout = .milliseconds(Int(settings.sendTimeout * 1000))
         let started = ContinuousClock.now
@@ -198,16 +209,16 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
         }
     }
 
-    /// Holds a channel to its segments-per-second limit.
-    private func pace(channel: String, segments: Int) async {
+    /// Holds a channel to its segments-per-second limit: when this message may go, and whether that slot is taken
+    /// (a slot more than a second away is not booked: the message goes back to the queue until then).
+    private func pace(channel: String, segments: Int) -> (Date, booked: Bool) {
         let now = clock()
-        let start = pacing.withLock { next -> Date in
+        return pacing.withLock { next -> (Date, Bool) in
             let start = max(now, next[channel] ?? now)
+            guard start.timeIntervalSince(now) <= 1 else { return (start, false) }
             next[channel] = start.addingTimeInterval(Double(segments) / settings.segmentsPerSecond)
-            return start
+            return (start, true)
         }
-        let wait = start.timeIntervalSince(now)
-        if wait > 0.001 { try? await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
     }
 }
 

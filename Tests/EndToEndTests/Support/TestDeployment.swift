@@ -14,7 +14,8 @@ struct TestDeployment {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     init(providerPort: Int, account: String = "ACtest0000000000000000000000000000", verify: Bool = false,
-         extra: String = "", environment: [String: String] = [:], sendTimeout: Double = 10, maxAttempts: Int = 5) throws {
+         extra: String = "", environment: [String: String] = [:], sendTimeout: Double = 10, maxAttempts: Int = 5,
+         segmentsPerSecond: Double = 1000) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-test-\(UUID().uuidString)")
         let config = folder.appendingPathComponent("config")
         try FileManager.default.createDirectory(at: config, withIntermediateDirectories: true)
@@ -36,7 +37,7 @@ struct TestDeployment {
           base_delay_seconds: 0.05
           max_delay_seconds: 0.2
           send_timeout_seconds: \(sendTimeout)
-          segments_per_second: 1000
+          segments_per_second: \(segmentsPerSecond)
         channels:
           sms:
             provider: twilio
