@@ -243,6 +243,18 @@ public struct AppDatabase: Sendable {
                 try db.execute(sql: "UPDATE report SET child_key = ? WHERE number = ?", arguments: [TextFolding.fold(name), row["number"]])
             }
         }
+        migrator.registerMigration("v7: indexed destination and companion for group warnings") { db in
+            try db.alter(table: "report") { t in
+                t.add(column: "destination_code", .text)
+                t.add(column: "companion_phone", .text)
+            }
+            try db.execute(sql: """
+                UPDATE report SET destination_code = json_extract(parsed, '$.destination.code'),
+                                  companion_phone = json_extract(parsed, '$.companion.phone')
+                """)
+            try db.create(index: "report_destination_group", on: "report", columns: ["area_code", "destination_code", "received_at"])
+            try db.create(index: "report_companion_group", on: "report", columns: ["companion_phone", "received_at"])
+        }
         return migrator
     }
 }

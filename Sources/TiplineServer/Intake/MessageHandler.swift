@@ -122,29 +122,32 @@ struct MessageHandler {
     /// raise one warning to the province's supervisors and hotline ("children may be leaving as a group").
     func clusterAlerts(_ report: Report) throws {
         let alerts = Alerts(db: db, deployment: deployment, now: now)
-        var warnings: [(key: String, text: String, numbers: [Int])] = []
+        var warnings: [(key: String, text: String, numbers: [Int], count: Int)] = []
+        /// How many reports match, and the latest four numbers (indexed queries: this runs on every tip).
+        func group(_ condition: String, _ arguments: StatementArguments) throws -> (count: Int, numbers: [Int]) {
+            let count = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM report WHERE \(condition)"), arguments: arguments) ?? 0
+            guard count >= 2 else { return (count, []) }
+            let numbers = try Int.fetchAll(db.cachedStatement(sql: "SELECT number FROM report WHERE \(condition) ORDER BY number DESC LIMIT 4"),
+                                           arguments: arguments)
+            return (count, numbers.reversed())
+        }
         if let area = report.areaCode, let destination = report.parsed.destination.code {
-            let numbers = try Int.fetchAll(db.cachedStatement(sql: """
-                SELECT number FROM report WHERE area_code = ? AND json_extract(parsed, '$.destination.code') = ?
-                    AND received_at >= ? AND kind IN ('tip', 'alert') ORDER BY number
-                """), arguments: [area, destination, now.addingTimeInterval(-7 * 86400)])
-            if numbers.count >= 2 {
+            let (count, numbers) = try group("area_code = ? AND destination_code = ? AND received_at >= ? AND kind IN ('tip', 'alert')",
+                                             [area, destination, now.addingTimeInterval(-7 * 86400)])
+            if count >= 2 {
                 let areaName = TextFolding.asciiFold(report.parsed.origin.areaName ?? area)
                 let place = TextFolding.asciiFold(report.parsed.destination.name ?? destination)
                 warnings.append(("destination:\(area):\(destination)", replies.render(.clusterDestination, .vi, [
-                    "count": "\(numbers.count)", "area": areaName, "destination": place,
-                    "numbers": numbers.suffix(4).map { "#\($0)" }.joined(separator: " "),
-                ]), numbers))
+                    "count": "\(count)", "area": areaName, "destination": place, "numbers": numbers.map { "#\($0)" }.joined(separator: " "),
+                ]), numbers, count))
             }
         }
         if let phone = report.parsed.companion.phone {
-            let numbers = try Int.fetchAll(db.cachedStatement(sql: """
-                SELECT number FROM report WHERE json_extract(parsed, '$.companion.phone') = ? AND received_at >= ? ORDER BY number
-                """), arguments: [phone, now.addingTimeInterval(-30 * 86400)])
-            if numbers.count >= 2 {
+            let (count, numbers) = try group("companion_phone = ? AND received_at >= ?", [phone, now.addingTimeInterval(-30 * 86400)])
+            if count >= 2 {
                 warnings.append(("companion:\(phone)", replies.render(.clusterCompanion, .vi, [
-                    "count": "\(numbers.count)", "phone": phone, "numbers": numbers.suffix(4).map { "#\($0)" }.joined(separator: " "),
-                ]), numbers))
+                    "count": "\(count)", "phone": phone, "numbers": numbers.map { "#\($0)" }.joined(separator: " "),
+                ]), numbers, count))
             }
         }
         for warning in warnings {
@@ -152,11 +155,11 @@ struct MessageHandler {
             let recent = try Date.fetchOne(db.cachedStatement(sql: "SELECT at FROM cluster_alert WHERE key = ?"), arguments: [warning.key])
             guard recent.map({ now.timeIntervalSince($0) > 7 * 86400 }) ?? true else { continue }
             try db.execute(sql: "INSERT OR REPLACE INTO cluster_alert (key, at, reports) VALUES (?, ?, ?)",
-                           arguments: [warning.key, now, warning.numbers.map(String.init).joined(separator: ",")])
+                           arguments: [warning.key, now, "\(warning.count) reports; latest " + warning.numbers.map(String.init).joined(separator: ",")])
             let officers = try alerts.recipients([.province, .hotline], report: report, everyone: true)
             try alerts.send(warning.text, to: officers, report: report.number!, urgent: true)
             for number in warning.numbers {
-                try event(number, "cluster", detail: "\(warning.key): reports \(warning.numbers.map(String.init).joined(separator: ", "))")
+                try event(number, "cluster", detail: "\(warning.key): \(warning.count) reports, latest \(warning.numbers.map(String.init).joined(separator: ", "))")
             }
         }
     }

@@ -149,6 +149,8 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
         container["reminders"] = reminders
         container["call_now"] = callNow
         container["child_key"] = parsed.child.name.map(TextFolding.fold)
+        container["destination_code"] = parsed.destination.code
+        container["companion_phone"] = parsed.companion.phone
     }
 
     public static func == (a: Report, b: Report) -> Bool {
