@@ -120,6 +120,8 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
         }
         _ = await iterator.next()
         timer.cancel()
+        // Gather what arrives in the next few milliseconds, so a busy intake makes few large claims, not many small ones.
+        if !Task.isShuttingDownGracefully { try? await Task.sleep(for: .milliseconds(10)) }
     }
 
     /// Sends one message and says what to record.
