@@ -37,6 +37,17 @@ struct ProvidersEndToEndTests {
         ])
     }
 
+    /// Every provider's channel against one loopback server speaking all their formats.
+    func withProviders(_ body: (FakeProviders, TiplineRuntime, Int) async throws -> Void) async throws {
+        let fake = FakeProviders()
+        try await runFakeProviders(fake) { providerPort in
+            let deployment = try providersDeployment(providerPort)
+            defer { deployment.remove() }
+            let runtime = try deployment.runtime()
+            try await runTipline(runtime) { port in try await body(fake, runtime, port) }
+        }
+    }
+
     func post(_ port: Int, _ path: String, form: [(String, String)]) async throws -> CurlResponse {
         try await client.execute(CurlRequest(method: "POST", url: "http://127.0.0.1:\(port)\(path)",
                                              headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(FormBody.encode(form).utf8)))
@@ -44,80 +55,68 @@ struct ProvidersEndToEndTests {
 
     @Test("Africa's Talking, Vonage (GET, in parts out of order and twice) and generic JSON: in and out")
     func eachProvider() async throws {
-        let fake = FakeProviders()
-        try await runFakeProviders(fake) { providerPort in
-            let deployment = try providersDeployment(providerPort)
-            defer { deployment.remove() }
-            let runtime = try deployment.runtime()
-            try await runTipline(runtime) { port in
-                // Africa's Talking: form webhook with the channel token.
-                let at = try await post(port, "/channels/at/sms?token=at-hook", form: [
-                    ("id", "ATXid_in1"), ("from", "+84900000211"), ("to", "12345"), ("text", "TRE Lan 14t nu xa Lung Cu di HCM"),
-                    ("date", "2026-11-28 02:00:00"), ("linkId", "l1"), ("networkCode", "45204")])
-                #expect(at.status == 200)
-                let noToken = try await post(port, "/channels/at/sms", form: [("id", "ATXid_in2"), ("from", "+84900000211"), ("text", "x")])
-                #expect(noToken.status == 403)
+        try await withProviders { fake, runtime, port in
+            // Africa's Talking: form webhook with the channel token.
+            let at = try await post(port, "/channels/at/sms?token=at-hook", form: [
+                ("id", "ATXid_in1"), ("from", "+84900000211"), ("to", "12345"), ("text", "TRE Lan 14t nu xa Lung Cu di HCM"),
+                ("date", "2026-11-28 02:00:00"), ("linkId", "l1"), ("networkCode", "45204")])
+            #expect(at.status == 200)
+            let noToken = try await post(port, "/channels/at/sms", form: [("id", "ATXid_in2"), ("from", "+84900000211"), ("text", "x")])
+            #expect(noToken.status == 403)
 
-                // Vonage: GET, a long message in two parts, the second first and the first twice.
-                func vonagePart(_ number: Int, _ text: String) async throws -> Int {
-                    let query = FormBody.encode([("msisdn", "84900000212"), ("to", "84900000003"), ("messageId", "0B0\(number)"), ("text", text),
-                                                 ("type", "text"), ("concat", "true"), ("concat-ref", "42"), ("concat-total", "2"),
-                                                 ("concat-part", "\(number)")])
-                    return try await client.execute(CurlRequest(url: "http://127.0.0.1:\(port)/channels/vonage/sms?\(query)")).status
-                }
-                #expect(try await vonagePart(2, " di Trung Quoc hom qua") == 200)
-                #expect(try await vonagePart(1, "TRE Mai 13t nu xa Meo Vac") == 200)
-                #expect(try await vonagePart(1, "TRE Mai 13t nu xa Meo Vac") == 200)
-
-                // Generic JSON with a bearer-less token header.
-                let generic = try await client.execute(CurlRequest(
-                    method: "POST", url: "http://127.0.0.1:\(port)/channels/generic/sms",
-                    headers: [("Content-Type", "application/json"), ("X-Tipline-Token", "gen-hook")],
-                    body: Array(#"{"id": "g-1", "from": "+84900000213", "to": "+84900000004", "text": "KT 1001"}"#.utf8)))
-                #expect(generic.status == 200)
-
-                let sent = try await fake.waitFor { sent in
-                    ["africastalking", "vonage", "generic"].allSatisfy { provider in sent.contains { $0.provider == provider } }
-                }
-                let atReply = try #require(sent.first { $0.provider == "africastalking" })
-                #expect(atReply.to == "+84900000211" && atReply.text.contains("1001"))
-                let vonageReply = try #require(sent.first { $0.provider == "vonage" })
-                #expect(vonageReply.to == "84900000212")
-                #expect(vonageReply.text.contains("1002"))
-                let genericReply = try #require(sent.first { $0.provider == "generic" })
-                #expect(genericReply.to == "+84900000213")
-                #expect(genericReply.text.contains("1001"), "status answer for the reporter's... ")
-
-                let assembled = try #require(try await runtime.database.report(number: 1002))
-                #expect(assembled.text == "TRE Mai 13t nu xa Meo Vac di Trung Quoc hom qua")
-                #expect(assembled.parsed.destination.code == "CN")
-                #expect(try await runtime.database.reportCount() == 2)
+            // Vonage: GET, a long message in two parts, the second first and the first twice.
+            func vonagePart(_ number: Int, _ text: String) async throws -> Int {
+                let query = FormBody.encode([("msisdn", "84900000212"), ("to", "84900000003"), ("messageId", "0B0\(number)"), ("text", text),
+                                             ("type", "text"), ("concat", "true"), ("concat-ref", "42"), ("concat-total", "2"),
+                                             ("concat-part", "\(number)")])
+                return try await client.execute(CurlRequest(url: "http://127.0.0.1:\(port)/channels/vonage/sms?\(query)")).status
             }
+            #expect(try await vonagePart(2, " di Trung Quoc hom qua") == 200)
+            #expect(try await vonagePart(1, "TRE Mai 13t nu xa Meo Vac") == 200)
+            #expect(try await vonagePart(1, "TRE Mai 13t nu xa Meo Vac") == 200)
+
+            // Generic JSON with a bearer-less token header.
+            let generic = try await client.execute(CurlRequest(
+                method: "POST", url: "http://127.0.0.1:\(port)/channels/generic/sms",
+                headers: [("Content-Type", "application/json"), ("X-Tipline-Token", "gen-hook")],
+                body: Array(#"{"id": "g-1", "from": "+84900000213", "to": "+84900000004", "text": "KT 1001"}"#.utf8)))
+            #expect(generic.status == 200)
+
+            let sent = try await fake.waitFor { sent in
+                ["africastalking", "vonage", "generic"].allSatisfy { provider in sent.contains { $0.provider == provider } }
+            }
+            let atReply = try #require(sent.first { $0.provider == "africastalking" })
+            #expect(atReply.to == "+84900000211" && atReply.text.contains("1001"))
+            let vonageReply = try #require(sent.first { $0.provider == "vonage" })
+            #expect(vonageReply.to == "84900000212")
+            #expect(vonageReply.text.contains("1002"))
+            let genericReply = try #require(sent.first { $0.provider == "generic" })
+            #expect(genericReply.to == "+84900000213")
+            #expect(genericReply.text.contains("1001"), "status answer for the reporter's... ")
+
+            let assembled = try #require(try await runtime.database.report(number: 1002))
+            #expect(assembled.text == "TRE Mai 13t nu xa Meo Vac di Trung Quoc hom qua")
+            #expect(assembled.parsed.destination.code == "CN")
+            #expect(try await runtime.database.reportCount() == 2)
         }
     }
 
     @Test("provider faults: 500 then 200 retries once more; garbage retries; 21610 stops at once; refused ends undeliverable")
     func faults() async throws {
-        let fake = FakeProviders()
-        try await runFakeProviders(fake) { providerPort in
-            let deployment = try providersDeployment(providerPort)
-            defer { deployment.remove() }
-            let runtime = try deployment.runtime()
-            try await runTipline(runtime) { port in
-                fake.script([.status(500, "{}"), .garbage])
-                _ = try await postSMS(client, port: port, sid: "SM-f1", from: "+84900000221", body: "HD")
-                let first = try await waitForOutbox(runtime.database) { $0.allSatisfy { $0.state == .sent } }
-                #expect(first.count == 1)
-                #expect(first[0].attempts == 3)
-                #expect(fake.sent.count == 1, "sent exactly once")
+        try await withProviders { fake, runtime, port in
+            fake.script([.status(500, "{}"), .garbage])
+            _ = try await postSMS(client, port: port, sid: "SM-f1", from: "+84900000221", body: "HD")
+            let first = try await waitForOutbox(runtime.database) { $0.allSatisfy { $0.state == .sent } }
+            #expect(first.count == 1)
+            #expect(first[0].attempts == 3)
+            #expect(fake.sent.count == 1, "sent exactly once")
 
-                fake.script([.status(400, #"{"code": 21610, "message": "Attempt to send to unsubscribed recipient"}"#)])
-                _ = try await postSMS(client, port: port, sid: "SM-f2", from: "+84900000222", body: "HD")
-                let second = try await waitForOutbox(runtime.database) { $0.count == 2 && $0[1].state == .failed }
-                #expect(second[1].state == .failed)
-                #expect(second[1].attempts == 1)
-                #expect(second[1].lastError?.contains("21610") == true)
-            }
+            fake.script([.status(400, #"{"code": 21610, "message": "Attempt to send to unsubscribed recipient"}"#)])
+            _ = try await postSMS(client, port: port, sid: "SM-f2", from: "+84900000222", body: "HD")
+            let second = try await waitForOutbox(runtime.database) { $0.count == 2 && $0[1].state == .failed }
+            #expect(second[1].state == .failed)
+            #expect(second[1].attempts == 1)
+            #expect(second[1].lastError?.contains("21610") == true)
         }
         // Connection refused: retried up to max_attempts (5 in the test deployment), then undeliverable.
         let deployment = try TestDeployment(providerPort: try TestPorts.unused())

@@ -101,20 +101,19 @@ struct YAMLReader {
     }
 
     func int(_ path: String, default fallback: Int, range: ClosedRange<Int>) throws(ConfigError) -> Int {
-        guard let (value, origin) = try raw(path) else { return fallback }
-        guard let number = Int(value.trimmingCharacters(in: .whitespaces)), range.contains(number) else {
-            var failure = origin
-            failure.problem = "must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(value)'"
-            throw failure
-        }
-        return number
+        try number(path, default: fallback, range: range, kind: "a whole number")
     }
 
     func double(_ path: String, default fallback: Double, range: ClosedRange<Double>) throws(ConfigError) -> Double {
+        try number(path, default: fallback, range: range, kind: "a number")
+    }
+
+    private func number<N: LosslessStringConvertible & Comparable>(_ path: String, default fallback: N, range: ClosedRange<N>,
+                                                                   kind: String) throws(ConfigError) -> N {
         guard let (value, origin) = try raw(path) else { return fallback }
-        guard let number = Double(value.trimmingCharacters(in: .whitespaces)), range.contains(number) else {
+        guard let number = N(value.trimmingCharacters(in: .whitespaces)), range.contains(number) else {
             var failure = origin
-            failure.problem = "must be a number from \(range.lowerBound) to \(range.upperBound), not '\(value)'"
+            failure.problem = "must be \(kind) from \(range.lowerBound) to \(range.upperBound), not '\(value)'"
             throw failure
         }
         return number
