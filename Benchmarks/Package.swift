@@ -1,7 +1,11 @@
 // swift-tools-version:6.1
 // Benchmarks for tipline, kept in their own package so the main build and CI do not compile the benchmark harness.
 // Run: cd Benchmarks && swift package benchmark
+import Foundation
 import PackageDescription
+
+/// The main package is a path dependency; its identity is the name of the folder the repository is checked out in.
+let tipline = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent.lowercased()
 
 let package = Package(
     name: "tipline-benchmarks",
@@ -14,7 +18,7 @@ let package = Package(
         .executableTarget(
             name: "GrammarBenchmarks",
             dependencies: [
-                .product(name: "TiplineCore", package: "main"),
+                .product(name: "TiplineCore", package: tipline),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/GrammarBenchmarks",
