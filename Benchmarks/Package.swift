@@ -24,5 +24,14 @@ let package = Package(
             path: "Benchmarks/GrammarBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "IntakeBenchmarks",
+            dependencies: [
+                .product(name: "TiplineServer", package: tipline),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/IntakeBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )
