@@ -32,14 +32,20 @@ public final class WriteBatcher: Sendable {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let job = Job(
                 run: { db in
+                    // A savepoint of our own on cached statements (GRDB's inSavepoint compiles its SQL each time).
                     do {
-                        var value: T?
-                        try db.inSavepoint {
-                            value = try work(db)
-                            return .commit
-                        }
-                        box.set(.success(value!))
+                        try db.cachedStatement(sql: "SAVEPOINT intake").execute()
                     } catch {
+                        box.set(.failure(error))
+                        return
+                    }
+                    do {
+                        let value = try work(db)
+                        try db.cachedStatement(sql: "RELEASE SAVEPOINT intake").execute()
+                        box.set(.success(value))
+                    } catch {
+                        try? db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT intake").execute()
+                        try? db.cachedStatement(sql: "RELEASE SAVEPOINT intake").execute()
                         box.set(.failure(error))
                     }
                 },
