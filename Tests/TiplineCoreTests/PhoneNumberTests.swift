@@ -110,3 +110,19 @@ struct GSM7Tests {
         #expect(SMSText.gsm7Septets(TextFolding.gsm7("Trẻ em 中国")) != nil)
     }
 }
+
+@Suite("GSM-7 fast paths")
+struct GSM7FastPathTests {
+    @Test("ASCII counting agrees with the character-by-character count", arguments: [
+        "Da nhan bao cao so 1001. Cam on ban.", "a{b}c[d]e~f|g^h\\\\i", "line\nbreak\r", "tab\there", "back`tick", "",
+    ])
+    func asciiAgrees(_ text: String) {
+        var slow = 0
+        var valid = true
+        for character in text {
+            if SMSText.basic.contains(character) { slow += 1 } else if SMSText.extended.contains(character) { slow += 2 } else { valid = false }
+        }
+        #expect(SMSText.gsm7Septets(text) == (valid ? slow : nil))
+        #expect(SMSText.gsm7Septets(TextFolding.gsm7(text)) != nil || text.contains("\t"))
+    }
+}

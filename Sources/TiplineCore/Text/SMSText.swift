@@ -35,6 +35,18 @@ public struct SMSText: Sendable, Equatable {
     /// Septet count when the whole text is GSM-7, nil when one character forces UCS-2.
     public static func gsm7Septets(_ text: String) -> Int? {
         var count = 0
+        // Plain ASCII: one septet each, two for the extension characters, none for the backtick or controls.
+        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+            for byte in text.utf8 {
+                switch byte {
+                case 0x0A, 0x0D: count += 1
+                case 0x60: return nil
+                case 0x20..<0x7F: count += [0x5E, 0x7B, 0x7D, 0x5C, 0x5B, 0x7E, 0x5D, 0x7C].contains(byte) ? 2 : 1
+                default: return nil
+                }
+            }
+            return count
+        }
         for character in text {
             if basic.contains(character) {
                 count += 1

@@ -88,6 +88,10 @@ public enum TextFolding {
     /// Text safe for one GSM-7 SMS or USSD screen: diacritics removed, typographic punctuation made plain
     /// (– — ‘ ’ “ ” …), and anything else outside the GSM 03.38 alphabet replaced by `?`.
     public static func gsm7(_ text: String) -> String {
+        // Plain ASCII (most texts): every printable character is in GSM-7 but the backtick.
+        if text.utf8.allSatisfy({ ($0 >= 0x20 && $0 < 0x7F) || $0 == 0x0A || $0 == 0x0D }) {
+            return text.utf8.contains(UInt8(ascii: "`")) ? text.replacingOccurrences(of: "`", with: "'") : text
+        }
         let plain: [Character: String] = ["–": "-", "—": "-", "‘": "'", "’": "'", "“": "\"", "”": "\"", "…": "...", "\u{00A0}": " ", "•": "-"]
         var out = ""
         for character in asciiFold(text) {
