@@ -65,6 +65,7 @@ let lungCuUnion = "+84900000102"       // Lũng Cú, Mon–Fri 07:30–17:00
 let meoVacSocial = "+84900000103"
 let tqSupervisor = "+84900000110"
 let hotline = "+84900000199"
+let hotlineEnglish = "+84900000198"       // the NGO caseworker, alerts in English
 
 @Suite("Duty routing and escalation")
 struct EscalationTests {
@@ -97,11 +98,13 @@ struct EscalationTests {
         let report = try await s.report(1001)
         #expect(report.callNow)
         #expect(report.nextEscalationAt == nil)
-        let last = try #require(try await s.alerts(1001).last)
-        #expect(last.recipient == hotline && last.body.hasPrefix("GOI NGAY #1001"))
+        let callNow = try await s.alerts(1001).dropFirst(before)
+        #expect(callNow.count == 2, "both hotline staff")
+        #expect(callNow.contains { $0.recipient == hotline && $0.body.hasPrefix("GOI NGAY #1001") })
+        #expect(callNow.contains { $0.recipient == hotlineEnglish && $0.body.hasPrefix("CALL NOW #1001") }, "in each officer's language")
         s.clock.advance(minutes: 600)
         #expect(try await s.runtime.escalation.tick() == 0)
-        #expect(try await s.alerts(1001).count == before + 1, "nothing after call now")
+        #expect(try await s.alerts(1001).count == before + 2, "nothing after call now")
         let kinds = try await s.runtime.database.timeline(number: 1001).map(\.kind)
         #expect(kinds.filter { $0 == "escalated" }.count == 6)
         #expect(kinds.last == "call_now")

@@ -24,9 +24,12 @@ public struct Officer: Sendable, Hashable {
     public var shifts: [Shift]
     /// Dated exceptions (leave, holidays, extra days).
     public var exceptions: [DutyException]
+    /// The language of the alerts and reminders this officer receives.
+    public var language: ParsedMessage.Language
 
     public init(id: String, name: String, phone: String, role: Role, areas: Set<String> = [], provinces: Set<String> = [],
-                shifts: [Shift] = [], exceptions: [DutyException] = []) {
+                shifts: [Shift] = [], exceptions: [DutyException] = [], language: ParsedMessage.Language = .vi) {
+        self.language = language
         self.id = id
         self.name = name
         self.phone = phone

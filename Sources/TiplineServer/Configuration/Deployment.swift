@@ -149,8 +149,9 @@ enum RosterFile {
                 for (exceptionPath, exception) in try item.items("exceptions") {
                     exceptions.append(try parseException(exception, path: "\(path).\(exceptionPath)", file: file))
                 }
+                let language = try item.choice("language", default: ParsedMessage.Language.vi)
                 officers.append(Officer(id: id, name: name, phone: phone, role: role, areas: Set(areas), provinces: Set(provinces),
-                                        shifts: shifts, exceptions: exceptions))
+                                        shifts: shifts, exceptions: exceptions, language: language))
             } catch let error as ConfigError {
                 errors.append(error.key.hasPrefix("officers") ? error : ConfigError(file: error.file, line: error.line, key: "\(path).\(error.key)", problem: error.problem))
             }

@@ -72,9 +72,8 @@ struct CaseActions {
             report.status = .acknowledged
             let policy = current.escalation.policy(province: report.provinceCode)
             report.nextEscalationAt = now.addingTimeInterval(policy.track(urgent: report.urgent).reminderAfter)
-            try Alerts(db: db, deployment: current, now: now).send(
-                OfficerAlert.text(number: number, report: report.parsed, catalogue: current.replies), to: [officer],
-                report: number, urgent: true)
+            let alerts = Alerts(db: db, deployment: current, now: now)
+            try alerts.send(alerts.alertText(number: number, report: report.parsed), to: [officer], report: number, urgent: true)
             return ("reassigned", officer.id)
         }
     }

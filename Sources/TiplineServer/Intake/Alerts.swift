@@ -11,15 +11,28 @@ struct Alerts {
 
     /// Queues `text` to each officer; a normal tip's alert waits for the end of the quiet hours.
     func send(_ text: String, to officers: [Officer], report: Int, urgent: Bool) throws {
+        try send({ _ in text }, to: officers, report: report, urgent: urgent)
+    }
+
+    /// Queues to each officer the text in their own language.
+    func send(_ text: (ParsedMessage.Language) -> String, to officers: [Officer], report: Int, urgent: Bool) throws {
         let policy = deployment.escalation.policy(province: nil)
         let at = policy.outsideQuietHours(now, urgent: urgent)
         var seen = Set<String>()
+        var texts: [ParsedMessage.Language: String] = [:]
         for officer in officers where seen.insert(officer.phone).inserted {
-            var alert = OutboundMessage(channel: deployment.settings.outboundChannel, recipient: officer.phone, body: text,
+            let body = texts[officer.language] ?? text(officer.language)
+            texts[officer.language] = body
+            var alert = OutboundMessage(channel: deployment.settings.outboundChannel, recipient: officer.phone, body: body,
                                         purpose: .alert, reportNumber: report, at: now)
             alert.nextAttemptAt = at
             try alert.insert(db)
         }
+    }
+
+    /// The alert for a report, in a language.
+    func alertText(number: Int, report: ParsedMessage) -> (ParsedMessage.Language) -> String {
+        { language in OfficerAlert.text(number: number, report: report, catalogue: deployment.replies, language: language) }
     }
 
     /// The officers a level's targets name for a report, falling through to the province and hotline when empty.

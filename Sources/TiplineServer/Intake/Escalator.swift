@@ -40,14 +40,14 @@ struct Escalator {
             report.callNow = true
             report.nextEscalationAt = nil
             let hotline = try alerts.recipients([.hotline], report: report, everyone: true)
-            let text = deployment.replies.render(.hotlineCallNow, .vi, ["number": "\(number)", "details": OfficerAlert.summary(report.parsed)])
-            try alerts.send(text, to: hotline, report: number, urgent: true)
+            try alerts.send({ language in
+                deployment.replies.render(.hotlineCallNow, language, ["number": "\(number)", "details": OfficerAlert.summary(report.parsed, language: language)])
+            }, to: hotline, report: number, urgent: true)
             try event(db, number, "call_now", detail: "no acknowledgement at any level; hotline: \(hotline.map(\.id).joined(separator: ", "))")
             return "call_now"
         }
         let officers = try alerts.recipients(policy.targets(of: next, urgent: report.urgent), report: report, everyone: next.round > 0)
-        let text = OfficerAlert.text(number: number, report: report.parsed, catalogue: deployment.replies)
-        try alerts.send(text, to: officers, report: number, urgent: report.urgent)
+        try alerts.send(alerts.alertText(number: number, report: report.parsed), to: officers, report: number, urgent: report.urgent)
         try event(db, number, "escalated", detail: "level \(next.level)\(next.round > 0 ? " (repeat \(next.round))" : ""): \(officers.map(\.id).joined(separator: ", "))")
         report.escalationLevel = next.level
         report.escalationRound = next.round
@@ -73,7 +73,7 @@ struct Escalator {
         }
         let alerts = Alerts(db: db, deployment: deployment, now: now)
         if report.reminders == 0, let holder = report.assignedTo.flatMap(deployment.roster.officer(id:)) {
-            try alerts.send(deployment.replies.render(.officerReminder, .vi, ["number": "\(number)"]), to: [holder], report: number,
+            try alerts.send({ deployment.replies.render(.officerReminder, $0, ["number": "\(number)"]) }, to: [holder], report: number,
                             urgent: report.urgent)
             try event(db, number, "reminder", detail: holder.id)
             report.reminders = 1
@@ -81,7 +81,7 @@ struct Escalator {
             return "reminder"
         } else {
             let officers = try alerts.recipients([.province], report: report, everyone: true)
-            try alerts.send(OfficerAlert.text(number: number, report: report.parsed, catalogue: deployment.replies), to: officers,
+            try alerts.send(alerts.alertText(number: number, report: report.parsed), to: officers,
                             report: number, urgent: report.urgent)
             try event(db, number, "escalated", detail: "no update after a reminder: \(officers.map(\.id).joined(separator: ", "))")
             report.reminders = 0

@@ -102,8 +102,8 @@ struct MessageHandler {
     func route(_ number: Int, parsed: ParsedMessage, area: Area?) throws {
         let overrides = try AppDatabase.dutyOverrides(db, now: now)
         let routing = roster.route(area: area, at: now, extraOnDuty: overrides.on, offDuty: overrides.off)
-        let text = OfficerAlert.text(number: number, report: parsed, catalogue: replies)
-        try Alerts(db: db, deployment: deployment, now: now).send(text, to: routing.officers, report: number, urgent: parsed.urgent)
+        let alerts = Alerts(db: db, deployment: deployment, now: now)
+        try alerts.send(alerts.alertText(number: number, report: parsed), to: routing.officers, report: number, urgent: parsed.urgent)
         try event(number, "routed", detail: "\(routing.level.rawValue): \(routing.officers.map(\.id).joined(separator: ", "))")
     }
 
@@ -122,7 +122,7 @@ struct MessageHandler {
     /// raise one warning to the province's supervisors and hotline ("children may be leaving as a group").
     func clusterAlerts(_ report: Report) throws {
         let alerts = Alerts(db: db, deployment: deployment, now: now)
-        var warnings: [(key: String, text: String, numbers: [Int], count: Int)] = []
+        var warnings: [(key: String, text: (ParsedMessage.Language) -> String, numbers: [Int], count: Int)] = []
         /// How many reports match, and the latest four numbers (indexed queries: this runs on every tip).
         func group(_ condition: String, _ arguments: StatementArguments) throws -> (count: Int, numbers: [Int]) {
             let count = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM report WHERE \(condition)"), arguments: arguments) ?? 0
@@ -137,17 +137,15 @@ struct MessageHandler {
             if count >= 2 {
                 let areaName = TextFolding.asciiFold(report.parsed.origin.areaName ?? area)
                 let place = TextFolding.asciiFold(report.parsed.destination.name ?? destination)
-                warnings.append(("destination:\(area):\(destination)", replies.render(.clusterDestination, .vi, [
-                    "count": "\(count)", "area": areaName, "destination": place, "numbers": numbers.map { "#\($0)" }.joined(separator: " "),
-                ]), numbers, count))
+                let values = ["count": "\(count)", "area": areaName, "destination": place, "numbers": numbers.map { "#\($0)" }.joined(separator: " ")]
+                warnings.append(("destination:\(area):\(destination)", { [replies] in replies.render(.clusterDestination, $0, values) }, numbers, count))
             }
         }
         if let phone = report.parsed.companion.phone {
             let (count, numbers) = try group("companion_phone = ? AND received_at >= ?", [phone, now.addingTimeInterval(-30 * 86400)])
             if count >= 2 {
-                warnings.append(("companion:\(phone)", replies.render(.clusterCompanion, .vi, [
-                    "count": "\(count)", "phone": phone, "numbers": numbers.map { "#\($0)" }.joined(separator: " "),
-                ]), numbers, count))
+                let values = ["count": "\(count)", "phone": phone, "numbers": numbers.map { "#\($0)" }.joined(separator: " ")]
+                warnings.append(("companion:\(phone)", { [replies] in replies.render(.clusterCompanion, $0, values) }, numbers, count))
             }
         }
         for warning in warnings {
