@@ -200,6 +200,18 @@ struct EscalationTests {
         #expect(try await restarted.recipients(1001) == [lungCuPolice, lungCuUnion])
     }
 
+    @Test("an ambiguous commune whose candidates share a province goes to that province's supervisors; one with none to hotline")
+    func ambiguousCommune() async throws {
+        var s = try Scenario(at: "2026-11-29T10:00:00+07:00")
+        defer { s.remove() }
+        _ = try await s.sms("+84900000417", "TRE Mai 14t nu xa Vinh Quang di HCM")
+        #expect(try await s.report(1001).parsed.origin.candidates == ["1021", "2350"])
+        #expect(try await s.recipients(1001) == [tqSupervisor], "both candidates are in Tuyên Quang")
+        #expect(try await s.report(1001).provinceCode == "8")
+        _ = try await s.sms("+84900000418", "TRE Mai 14t nu xa Khong Ai Biet di HCM")
+        #expect(Set(try await s.recipients(1002)) == [hotline, hotlineEnglish])
+    }
+
     @Test("CHUYEN passes the case to the next level now")
     func passOn() async throws {
         var s = try Scenario(at: "2026-11-29T10:00:00+07:00")

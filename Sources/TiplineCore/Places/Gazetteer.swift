@@ -57,6 +57,13 @@ public struct Gazetteer: Sendable {
 
     public func area(code: String) -> Area? { areasByCode[code] }
 
+    /// The province a parsed origin points to: its area's, or the one all its candidate areas share.
+    public func provinceCode(of origin: ParsedMessage.Origin) -> String? {
+        if let code = origin.areaCode { return area(code: code)?.provinceCode }
+        let provinces = Set(origin.candidates.compactMap { area(code: $0)?.provinceCode })
+        return provinces.count == 1 ? provinces.first : nil
+    }
+
     public func areaNames(forKey key: String) -> [AreaName] { areaIndex[key] ?? [] }
 
     public func places(forKey key: String) -> [Place] { placeIndex[key] ?? [] }

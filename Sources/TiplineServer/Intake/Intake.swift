@@ -44,9 +44,8 @@ public struct Intake: Sendable {
         // Everything that needs no database is done here, outside the single writer.
         var report: Report?
         if parsed.kind != .command {
-            let area = parsed.origin.areaCode.flatMap(current.gazetteer.area(code:))
             report = Report(parsed: parsed, channel: channel, via: via, reporter: sender, text: sms.text, receivedAt: now,
-                            provinceCode: area?.provinceCode)
+                            provinceCode: current.gazetteer.provinceCode(of: parsed.origin))
         }
         let prepared = report
         let (outcome, refused) = try await batcher.write { db in
@@ -121,7 +120,7 @@ extension Intake {
                                      replyChannel: replyChannel, via: "sms")
         let report = parsed.kind == .command ? nil
             : Report(parsed: parsed, channel: channel, reporter: sender, text: text, receivedAt: now,
-                     provinceCode: parsed.origin.areaCode.flatMap(deployment.gazetteer.area(code:))?.provinceCode)
+                     provinceCode: deployment.gazetteer.provinceCode(of: parsed.origin))
         return try handler.handle(inbound, parsed: parsed, report: report)
     }
 

@@ -75,7 +75,7 @@ struct MessageHandler {
         if !parsed.missing.isEmpty { try event(number, "parsed", detail: "missing: \(parsed.missing.joined(separator: ", "))") }
 
         if routed {
-            try route(number, parsed: parsed, area: area)
+            try route(number, parsed: parsed, area: area, provinceCode: report.provinceCode)
             try clusterAlerts(report)
         }
         if status != .partial {
@@ -99,9 +99,10 @@ struct MessageHandler {
     }
 
     /// Queues an alert to each officer the roster names for the report's commune (or province, or hotline).
-    func route(_ number: Int, parsed: ParsedMessage, area: Area?) throws {
+    /// An ambiguous commune whose candidates share a province still reaches that province's supervisors.
+    func route(_ number: Int, parsed: ParsedMessage, area: Area?, provinceCode: String?) throws {
         let overrides = try AppDatabase.dutyOverrides(db, now: now)
-        let routing = roster.route(area: area, at: now, extraOnDuty: overrides.on, offDuty: overrides.off)
+        let routing = roster.route(area: area, provinceCode: provinceCode, at: now, extraOnDuty: overrides.on, offDuty: overrides.off)
         let alerts = Alerts(db: db, deployment: deployment, now: now)
         try alerts.send(alerts.alertText(number: number, report: parsed), to: routing.officers, report: number, urgent: parsed.urgent)
         try event(number, "routed", detail: "\(routing.level.rawValue): \(routing.officers.map(\.id).joined(separator: ", "))")
