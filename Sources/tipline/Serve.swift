@@ -45,6 +45,15 @@ struct Serve: AsyncParsableCommand {
             "listen": "\(settings.host):\(settings.port)", "database": "\(settings.databasePath)",
             "channels": "\(settings.channels.keys.sorted().joined(separator: ","))",
         ])
+        for name in settings.channels.keys.sorted() {
+            logger.info("channel webhooks", metadata: [
+                "channel": "\(name)", "provider": "\(settings.channels[name]!.provider.rawValue)",
+                "inbound": "\(settings.publicURL)/channels/\(name)/sms", "status": "\(settings.publicURL)/channels/\(name)/status",
+            ])
+        }
+        for name in settings.ussdChannels.keys.sorted() {
+            logger.info("USSD callback", metadata: ["channel": "\(name)", "url": "\(settings.publicURL)/channels/\(name)/ussd"])
+        }
         let app = try await buildApplication(runtime)
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
     }

@@ -55,7 +55,7 @@ public final class EscalationService: Service, CustomStringConvertible {
     public func run() async throws {
         running.store(true, ordering: .relaxed)
         defer { running.store(false, ordering: .relaxed) }
-        try await withGracefulShutdownHandler {
+        await withGracefulShutdownHandler {
             var iterator = wakeups.makeAsyncIterator()
             while !Task.isShuttingDownGracefully, !Task.isCancelled {
                 do {

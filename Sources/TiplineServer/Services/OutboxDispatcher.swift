@@ -70,7 +70,7 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
         }
         running.store(true, ordering: .relaxed)
         defer { running.store(false, ordering: .relaxed) }
-        try await withGracefulShutdownHandler {
+        await withGracefulShutdownHandler {
             var iterator = wakeups.makeAsyncIterator()
             while !Task.isShuttingDownGracefully, !Task.isCancelled {
                 let batch: [OutboundMessage]

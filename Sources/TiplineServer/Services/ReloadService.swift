@@ -37,7 +37,8 @@ public struct ReloadService: Service, CustomStringConvertible {
 
     public func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
-        try await cancelWhenGracefulShutdown {
+        // A graceful shutdown cancels the loop, which ends the signal sequence.
+        await cancelWhenGracefulShutdown {
             for await _ in signals {
                 reload()
             }
