@@ -69,13 +69,4 @@ extension AppDatabase {
             return try request.fetchAll(db)
         }
     }
-
-    /// Removes channel-log entries older than `cutoff`; returns how many.
-    @discardableResult
-    public func purgeChannelLog(before cutoff: Date) async throws -> Int {
-        try await writer.write { db in
-            try db.execute(sql: "DELETE FROM channel_log WHERE at < ?", arguments: [cutoff])
-            return db.changesCount
-        }
-    }
 }

@@ -25,11 +25,14 @@ struct ChannelLog: AsyncParsableCommand {
 
     func run() async throws {
         let deployment = try options.loadDeployment()
-        guard let window = Duration.parse(since) else {
-            throw ValidationError("--since must look like 30m, 24h or 7d, not '\(since)'")
+        let start: Date
+        do {
+            start = try ReportLog.since(since)
+        } catch {
+            throw ValidationError("\(error)")
         }
         let database = try AppDatabase.open(path: deployment.settings.databasePath)
-        let entries = try await database.channelLog(channel: channel, since: Date().addingTimeInterval(-window), limit: limit)
+        let entries = try await database.channelLog(channel: channel, since: start, limit: limit)
         let formatter = ISO8601DateFormatter()
         formatter.timeZone = deployment.settings.timeZone
         if json {
@@ -50,20 +53,6 @@ struct ChannelLog: AsyncParsableCommand {
                   + entry.kind.padding(toLength: 8, withPad: " ", startingAt: 0)
                   + status.padding(toLength: 8, withPad: " ", startingAt: 0)
                   + ms.padding(toLength: 9, withPad: " ", startingAt: 0) + (entry.error ?? ""))
-        }
-    }
-}
-
-extension Duration {
-    /// `30m`, `24h`, `7d` in seconds.
-    static func parse(_ text: String) -> TimeInterval? {
-        guard let unit = text.last, let value = Double(text.dropLast()), value >= 0 else { return nil }
-        switch unit {
-        case "s": return value
-        case "m": return value * 60
-        case "h": return value * 3600
-        case "d": return value * 86400
-        default: return nil
         }
     }
 }

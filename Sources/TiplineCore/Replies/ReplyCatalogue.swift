@@ -8,7 +8,6 @@ public struct ReplyCatalogue: Sendable {
         case ackPartial = "ack_partial"
         case ackAlert = "ack_alert"
         case ackUnknown = "ack_unknown"
-        case duplicate
         case help
         case addOK = "add_ok"
         case homeOK = "home_ok"
@@ -89,10 +88,11 @@ public struct ReplyCatalogue: Sendable {
         "numbers": "#99991 #99992 #99993", "phone": "+84912345678",
     ]
 
-    /// The text for `key` in `language` with its placeholders filled (English falls back to Vietnamese).
-    public func render(_ key: Key, _ language: ParsedMessage.Language, _ values: [String: String] = [:]) -> String {
+    /// The text for `key` in `language` with its placeholders filled (English falls back to Vietnamese), GSM-7 and cut to
+    /// `septets` (one segment unless a longer answer is allowed, as for an officer's case list).
+    public func render(_ key: Key, _ language: ParsedMessage.Language, _ values: [String: String] = [:], septets: Int = 160) -> String {
         let template = texts[language]?[key] ?? texts[.vi]?[key] ?? key.rawValue
-        return SMSText.truncated(TextFolding.gsm7(ReplyCatalogue.fill(template, values)))
+        return SMSText.truncated(TextFolding.gsm7(ReplyCatalogue.fill(template, values)), toSeptets: septets)
     }
 
     static func fill(_ template: String, _ values: [String: String]) -> String {

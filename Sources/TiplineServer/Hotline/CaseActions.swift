@@ -73,7 +73,7 @@ struct CaseActions {
             let policy = current.escalation.policy(province: report.provinceCode)
             report.nextEscalationAt = now.addingTimeInterval(policy.track(urgent: report.urgent).reminderAfter)
             let alerts = Alerts(db: db, deployment: current, now: now)
-            try alerts.send(alerts.alertText(number: number, report: report.parsed), to: [officer], report: number, urgent: true)
+            try alerts.send(alerts.alertText(number: number, report: report.parsed), to: [officer], report: number, province: report.provinceCode, urgent: true)
             return ("reassigned", officer.id)
         }
     }

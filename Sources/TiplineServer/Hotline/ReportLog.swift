@@ -12,6 +12,15 @@ public enum ReportLog {
         }
     }
 
+    /// A point in time from `24h`, `7d`, `30m` or ISO 8601, as the API's `since` reads it.
+    public static func since(_ text: String, now: Date = Date()) throws -> Date {
+        do {
+            return try ReportQuery.instant(text, parameter: "--since", now: now)
+        } catch let error as APIError {
+            throw ValidationFailure(message: error.message)
+        }
+    }
+
     public struct ValidationFailure: Error, CustomStringConvertible {
         public let message: String
         public var description: String { message }

@@ -9,14 +9,10 @@ struct Alerts {
     let deployment: Deployment
     let now: Date
 
-    /// Queues `text` to each officer; a normal tip's alert waits for the end of the quiet hours.
-    func send(_ text: String, to officers: [Officer], report: Int, urgent: Bool) throws {
-        try send({ _ in text }, to: officers, report: report, urgent: urgent)
-    }
-
-    /// Queues to each officer the text in their own language.
-    func send(_ text: (ParsedMessage.Language) -> String, to officers: [Officer], report: Int, urgent: Bool) throws {
-        let policy = deployment.escalation.policy(province: nil)
+    /// Queues to each officer the text in their own language; a normal tip's alert waits for the end of the quiet hours
+    /// of the report's province.
+    func send(_ text: (ParsedMessage.Language) -> String, to officers: [Officer], report: Int, province: String?, urgent: Bool) throws {
+        let policy = deployment.escalation.policy(province: province)
         let at = policy.outsideQuietHours(now, urgent: urgent)
         var seen = Set<String>()
         var texts: [ParsedMessage.Language: String] = [:]

@@ -42,12 +42,12 @@ struct Escalator {
             let hotline = try alerts.recipients([.hotline], report: report, everyone: true)
             try alerts.send({ language in
                 deployment.replies.render(.hotlineCallNow, language, ["number": "\(number)", "details": OfficerAlert.summary(report.parsed, language: language)])
-            }, to: hotline, report: number, urgent: true)
+            }, to: hotline, report: number, province: report.provinceCode, urgent: true)
             try event(db, number, "call_now", detail: "no acknowledgement at any level; hotline: \(hotline.map(\.id).joined(separator: ", "))")
             return "call_now"
         }
         let officers = try alerts.recipients(policy.targets(of: next, urgent: report.urgent), report: report, everyone: next.round > 0)
-        try alerts.send(alerts.alertText(number: number, report: report.parsed), to: officers, report: number, urgent: report.urgent)
+        try alerts.send(alerts.alertText(number: number, report: report.parsed), to: officers, report: number, province: report.provinceCode, urgent: report.urgent)
         try event(db, number, "escalated", detail: "level \(next.level)\(next.round > 0 ? " (repeat \(next.round))" : ""): \(officers.map(\.id).joined(separator: ", "))")
         report.escalationLevel = next.level
         report.escalationRound = next.round
@@ -73,7 +73,7 @@ struct Escalator {
         }
         let alerts = Alerts(db: db, deployment: deployment, now: now)
         if report.reminders == 0, let holder = report.assignedTo.flatMap(deployment.roster.officer(id:)) {
-            try alerts.send({ deployment.replies.render(.officerReminder, $0, ["number": "\(number)"]) }, to: [holder], report: number,
+            try alerts.send({ deployment.replies.render(.officerReminder, $0, ["number": "\(number)"]) }, to: [holder], report: number, province: report.provinceCode,
                             urgent: report.urgent)
             try event(db, number, "reminder", detail: holder.id)
             report.reminders = 1
@@ -82,7 +82,7 @@ struct Escalator {
         } else {
             let officers = try alerts.recipients([.province], report: report, everyone: true)
             try alerts.send(alerts.alertText(number: number, report: report.parsed), to: officers,
-                            report: number, urgent: report.urgent)
+                            report: number, province: report.provinceCode, urgent: report.urgent)
             try event(db, number, "escalated", detail: "no update after a reminder: \(officers.map(\.id).joined(separator: ", "))")
             report.reminders = 0
         }

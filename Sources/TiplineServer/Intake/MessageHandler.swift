@@ -104,7 +104,8 @@ struct MessageHandler {
         let overrides = try AppDatabase.dutyOverrides(db, now: now)
         let routing = roster.route(area: area, provinceCode: provinceCode, at: now, extraOnDuty: overrides.on, offDuty: overrides.off)
         let alerts = Alerts(db: db, deployment: deployment, now: now)
-        try alerts.send(alerts.alertText(number: number, report: parsed), to: routing.officers, report: number, urgent: parsed.urgent)
+        try alerts.send(alerts.alertText(number: number, report: parsed), to: routing.officers, report: number, province: provinceCode,
+                        urgent: parsed.urgent)
         try event(number, "routed", detail: "\(routing.level.rawValue): \(routing.officers.map(\.id).joined(separator: ", "))")
     }
 
@@ -156,7 +157,7 @@ struct MessageHandler {
             try db.execute(sql: "INSERT OR REPLACE INTO cluster_alert (key, at, reports) VALUES (?, ?, ?)",
                            arguments: [warning.key, now, "\(warning.count) reports; latest " + warning.numbers.map(String.init).joined(separator: ",")])
             let officers = try alerts.recipients([.province, .hotline], report: report, everyone: true)
-            try alerts.send(warning.text, to: officers, report: report.number!, urgent: true)
+            try alerts.send(warning.text, to: officers, report: report.number!, province: report.provinceCode, urgent: true)
             for number in warning.numbers {
                 try event(number, "cluster", detail: "\(warning.key): \(warning.count) reports, latest \(warning.numbers.map(String.init).joined(separator: ", "))")
             }
@@ -335,14 +336,8 @@ struct MessageHandler {
     /// Queues a reply to the sender; nothing to a number that sent STOP, except the confirmation itself.
     func reply(_ key: ReplyCatalogue.Key, _ language: ParsedMessage.Language, _ values: [String: String] = [:],
                report: Int? = nil, purpose: OutboundMessage.Purpose = .reply, force: Bool = false, maxSegments: Int = 1) throws {
-        var text = replies.render(key, language, values)
-        if maxSegments > 1 {
-            // Lists and case summaries may take up to three segments.
-            text = TextFolding.gsm7(replies.texts[language]?[key].map { template in
-                values.reduce(template) { $0.replacingOccurrences(of: "{\($1.key)}", with: $1.value) }
-            } ?? text)
-            text = SMSText.truncated(text, toSeptets: 153 * maxSegments)
-        }
+        // Lists and case summaries may take up to three segments.
+        let text = replies.render(key, language, values, septets: maxSegments > 1 ? 153 * maxSegments : 160)
         try queue(to: sender, channel: replyChannel, text: text, report: report, purpose: purpose, force: force)
     }
 
