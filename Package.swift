@@ -80,7 +80,7 @@ let package = Package(
                 "TiplineStore",
                 "CurlHTTP",
                 "TiplineProviders",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                // No GRDB: the store owns every SQL statement (TiplineStore's CaseStore and AppDatabase).
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -113,6 +113,27 @@ public struct InboundSMS: Sendable, Equatable {
     }
 }
 
+/// One USSD callback: the aggregator's session, the phone, and every answer of the session so far.
+public struct UssdRequest: Sendable, Equatable {
+    /// The aggregator's id for the session: every screen of one dial carries the same one.
+    public var sessionID: String
+    /// The code dialled (`*123#`); nil when the aggregator did not send it.
+    public var serviceCode: String?
+    public var phoneNumber: String
+    /// The caller's mobile network, when sent.
+    public var networkCode: String?
+    /// Every answer of the session joined by `*` (empty on the first screen), as sent: a `*` typed inside an answer stays.
+    public var text: String
+
+    public init(sessionID: String, serviceCode: String?, phoneNumber: String, networkCode: String? = nil, text: String) {
+        self.sessionID = sessionID
+        self.serviceCode = serviceCode
+        self.phoneNumber = phoneNumber
+        self.networkCode = networkCode
+        self.text = text
+    }
+}
+
 /// A provider's delivery report for a message we sent.
 public struct DeliveryReport: Sendable, Equatable {
     public enum Outcome: String, Sendable { case pending, sent, delivered, failed }
@@ -164,6 +185,15 @@ public protocol SMSProvider: Sendable {
     /// The API call that sends `text` to `recipient`.
     func sendRequest(to recipient: String, text: String) -> CurlRequest
     func interpret(_ response: CurlResponse) -> SendOutcome
+}
+
+/// A USSD aggregator's wire format: checking and decoding its session callbacks. The answer to each is the
+/// `text/plain` screen, `CON …` (show and wait) or `END …` (show and close).
+public protocol UssdProvider: Sendable {
+    /// Checks the request came from the aggregator (token, source address); throws 403 otherwise.
+    func verify(_ request: WebhookRequest) throws(WebhookError)
+    /// The callback's fields; throws 400 naming what is missing.
+    func decode(_ request: WebhookRequest) throws(WebhookError) -> UssdRequest
 }
 
 extension SMSProvider {

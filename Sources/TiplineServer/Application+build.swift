@@ -47,7 +47,7 @@ public struct TiplineRuntime: Sendable {
         let holder = DeploymentHolder(deployment)
         let escalation = EscalationService(database: database, deployment: holder, clock: clock, metrics: metrics,
                                            onQueued: { [dispatcher] in dispatcher.wake() }, logger: logger)
-        let intake = Intake(deployment: holder, database: database, batcher: WriteBatcher(writer: database.writer),
+        let intake = Intake(deployment: holder, database: database, batcher: WriteBatcher(database: database),
                             clock: clock, onQueued: { [dispatcher] in dispatcher.wake() }, metrics: metrics, onEscalate: { [escalation] in escalation.wake() },
                             logger: logger)
         let ussd = UssdSessions(database: database, deployment: holder, clock: clock, onQueued: { [dispatcher] in dispatcher.wake() },

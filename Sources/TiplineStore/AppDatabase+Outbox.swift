@@ -97,7 +97,7 @@ extension AppDatabase {
                     var event = ReportEvent(reportNumber: number, at: now, kind: "alert_\(record.state.rawValue)", actor: "system",
                                             detail: record.error)
                     try event.insert(db)
-                    if record.state == .failed || record.state == .undeliverable { try Self.escalateNow(db, report: number, now: now) }
+                    if record.state == .failed || record.state == .undeliverable { try Self.escalateNow(db, report: number, alert: record.id, now: now) }
                 }
             }
         }
@@ -121,10 +121,13 @@ extension AppDatabase {
         }
     }
 
-    /// An alert that could not be delivered counts as not acknowledged: the case moves to its next level at once.
-    static func escalateNow(_ db: Database, report number: Int, now: Date) throws {
-        try db.execute(sql: "UPDATE report SET next_escalation_at = ? WHERE number = ? AND status = 'open' AND call_now = 0",
-                       arguments: [now, number])
+    /// An alert that could not be delivered counts as not acknowledged: the case — and every case bundled into the
+    /// same SMS — moves to its next level at once.
+    static func escalateNow(_ db: Database, report number: Int, alert id: Int64?, now: Date) throws {
+        try db.execute(sql: """
+            UPDATE report SET next_escalation_at = ? WHERE status = 'open' AND call_now = 0
+                AND (number = ? OR number IN (SELECT report_number FROM outbox WHERE bundle_id = ?))
+            """, arguments: [now, number, id])
     }
 
     static let stateRank: [OutboundMessage.State: Int] = [.queued: 0, .sending: 1, .sent: 2, .failed: 3, .undeliverable: 3, .delivered: 4]
@@ -139,7 +142,7 @@ extension AppDatabase {
         if let number = message.reportNumber, message.purpose == .alert, state == .delivered || state == .failed {
             var event = ReportEvent(reportNumber: number, at: now, kind: "alert_\(state.rawValue)", actor: "provider", detail: error)
             try event.insert(db)
-            if state == .failed { try escalateNow(db, report: number, now: now) }
+            if state == .failed { try escalateNow(db, report: number, alert: message.id, now: now) }
         }
         return message
     }

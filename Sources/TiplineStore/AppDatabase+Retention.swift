@@ -51,6 +51,8 @@ extension AppDatabase {
             try db.execute(sql: "DELETE FROM channel_log WHERE at < ?", arguments: [channelLogBefore])
             try db.execute(sql: "DELETE FROM audit_log WHERE at < ?", arguments: [auditBefore])
             try db.execute(sql: "DELETE FROM web_session WHERE expires_at < ?", arguments: [now])
+            // Parts of long messages are kept a day after assembly, to recognise a provider's late retry of one.
+            try db.execute(sql: "DELETE FROM inbound_part WHERE assembled = 1 AND received_at < ?", arguments: [now.addingTimeInterval(-86400)])
             return summary
         }
     }

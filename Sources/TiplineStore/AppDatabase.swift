@@ -258,6 +258,42 @@ public struct AppDatabase: Sendable {
             try db.create(index: "report_destination_group", on: "report", columns: ["area_code", "destination_code", "received_at"])
             try db.create(index: "report_companion_group", on: "report", columns: ["companion_phone", "received_at"])
         }
+        migrator.registerMigration("v8: alert bundles, message parts kept once per provider id") { db in
+            try db.alter(table: "outbox") { t in
+                t.add(column: "bundle_id", .integer)
+            }
+            try db.create(index: "outbox_bundle", on: "outbox", columns: ["bundle_id"])
+            // Which inbound messages reported a case (opened it or joined it about the same child), as opposed to
+            // commands about it: only their senders are the case's reporters.
+            try db.alter(table: "inbound_message") { t in
+                t.add(column: "reported", .boolean).notNull().defaults(to: false)
+            }
+            try db.execute(sql: "UPDATE inbound_message SET reported = 1 WHERE report_number IS NOT NULL AND sender = (SELECT reporter FROM report WHERE number = report_number)")
+            try db.create(index: "inbound_message_report", on: "inbound_message", columns: ["report_number", "sender"])
+            try db.create(index: "outbox_recipient", on: "outbox", columns: ["recipient", "purpose", "created_at"])
+            // Parts are now kept after assembly (a provider's late retry of a part is still recognised) and a later
+            // message may reuse a concatenation reference: unique by the part's own provider message id instead.
+            try db.create(table: "inbound_part_v8") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("channel", .text).notNull()
+                t.column("sender", .text).notNull()
+                t.column("reference", .text).notNull()
+                t.column("total", .integer).notNull()
+                t.column("number", .integer).notNull()
+                t.column("text", .text).notNull()
+                t.column("received_at", .datetime).notNull()
+                t.column("provider_message_id", .text).notNull()
+                t.column("assembled", .boolean).notNull().defaults(to: false)
+            }
+            try db.execute(sql: """
+                INSERT INTO inbound_part_v8 (id, channel, sender, reference, total, number, text, received_at, provider_message_id)
+                SELECT id, channel, sender, reference, total, number, text, received_at, 'v7-part-' || id FROM inbound_part
+                """)
+            try db.drop(table: "inbound_part")
+            try db.rename(table: "inbound_part_v8", to: "inbound_part")
+            try db.create(index: "inbound_part_message", on: "inbound_part", columns: ["channel", "provider_message_id"], unique: true)
+            try db.create(index: "inbound_part_group", on: "inbound_part", columns: ["channel", "sender", "reference", "assembled"])
+        }
         return migrator
     }
 }

@@ -21,13 +21,13 @@ public final class WriteBatcher: Sendable {
         let finish: @Sendable ((any Error)?) -> Void
     }
 
-    public init(writer: any DatabaseWriter, maxBatch: Int = 256) {
-        self.writer = writer
+    public init(database: AppDatabase, maxBatch: Int = 256) {
+        self.writer = database.writer
         self.maxBatch = maxBatch
     }
 
     /// Runs `work` inside the next shared write transaction; returns after that transaction commits.
-    public func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    public func write<T: Sendable>(_ work: @escaping @Sendable (CaseStore) throws -> T) async throws -> T {
         let box = ResultBox<T>()
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let job = Job(
@@ -40,7 +40,7 @@ public final class WriteBatcher: Sendable {
                         return
                     }
                     do {
-                        let value = try work(db)
+                        let value = try work(CaseStore(db))
                         try db.cachedStatement(sql: "RELEASE SAVEPOINT intake").execute()
                         box.set(.success(value))
                     } catch {

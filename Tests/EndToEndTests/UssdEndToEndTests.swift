@@ -17,6 +17,7 @@ struct UssdEndToEndTests {
                 provider: ussd
                 service_code: "*123#"
                 sms_channel: sms
+                allowed_sources: ["127.0.0.1", "::1"]
             """)
             defer { deployment.remove() }
             let runtime = try deployment.runtime()

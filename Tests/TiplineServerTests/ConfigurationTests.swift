@@ -91,6 +91,53 @@ struct ConfigurationTests {
         #expect(message.contains("officers[0].phone: '12345' is not a phone number"), "\(message)")
     }
 
+    @Test("one check reports every problem of every file")
+    func everyProblemAtOnce() throws {
+        let folder = try SampleDeployment.copy(editing: "tipline.yaml") {
+            $0.replacingOccurrences(of: "port: 8080", with: "port: eighty")
+              .replacingOccurrences(of: "timezone: Asia/Ho_Chi_Minh", with: "timezone: Asia/Hue")
+        }
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let roster = folder.appendingPathComponent("roster.yaml")
+        try String(contentsOf: roster, encoding: .utf8)
+            .replacingOccurrences(of: "areas: [\"715\", \"721\"]", with: "areas: [\"715\", \"7777\"]")
+            .replacingOccurrences(of: "\"+84900000101\"", with: "\"12345\"")
+            .write(to: roster, atomically: true, encoding: .utf8)
+        var text = ""
+        do {
+            _ = try Deployment.load(configPath: folder.appendingPathComponent("tipline.yaml").path, environment: [:])
+        } catch {
+            text = "\(error)"
+        }
+        for expected in ["tipline.yaml:10: server.port: must be a whole number", "timezone: 'Asia/Hue' is not a time zone name",
+                         "officers[0].areas: '7777' is not an area code in areas.csv", "officers[0].phone: '12345' is not a phone number"] {
+            #expect(text.contains(expected), "\(expected)\n\(text)")
+        }
+    }
+
+    @Test("a USSD channel verifying requests with neither a token nor allowed sources is an error naming the file and key")
+    func ussdWithNothingToVerify() throws {
+        let withoutSources: (String) -> String = { $0.replacingOccurrences(of: "    allowed_sources: [\"127.0.0.1\", \"::1\"]\n", with: "") }
+        let message = try loadError("tipline.yaml", withoutSources)
+        #expect(message.contains("tipline.yaml:") && message.contains("channels.ussd.verify_requests: is on")
+                && message.contains("TIPLINE_CHANNEL_USSD_WEBHOOK_TOKEN") && message.contains("allowed_sources"), "\(message)")
+        #expect(try loadError("tipline.yaml", environment: ["TIPLINE_CHANNEL_USSD_WEBHOOK_TOKEN": "t0ken"], withoutSources).isEmpty,
+                "a token is enough")
+        #expect(try loadError("tipline.yaml") { withoutSources($0).replacingOccurrences(of: "session_timeout_seconds: 180", with: "session_timeout_seconds: 180\n    verify_requests: false") }
+                .isEmpty, "verification can be turned off")
+    }
+
+    @Test("the USSD channel verifies by default; its token never comes from the config file")
+    func ussdVerifiesByDefault() throws {
+        let deployment = try SampleDeployment.load(environment: ["TIPLINE_CHANNEL_USSD_WEBHOOK_TOKEN": "t0ken"])
+        let ussd = try #require(deployment.settings.ussdChannels["ussd"])
+        #expect(ussd.verifyRequests && ussd.webhookToken == "t0ken" && ussd.allowedSources == ["127.0.0.1", "::1"])
+        let message = try loadError("tipline.yaml") {
+            $0.replacingOccurrences(of: "session_timeout_seconds: 180", with: "session_timeout_seconds: 180\n    webhook_token: abc")
+        }
+        #expect(message.contains("channels.ussd.webhook_token: is a secret") && message.contains("TIPLINE_CHANNEL_USSD_WEBHOOK_TOKEN"), "\(message)")
+    }
+
     @Test("a missing areas.csv column is an error naming it")
     func badAreas() throws {
         let message = try loadError("areas.csv") { $0.replacingOccurrences(of: "code,name,province", with: "id,name,province") }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import TiplineProviders
 import Testing
 import TiplineCore
@@ -128,6 +129,35 @@ struct UssdTests {
             _ = try await other("")
             s.clock.advance(minutes: 4)
             #expect(try await s.runtime.ussd.keepAbandoned(channels: s.runtime.deployment.current.settings.ussdChannels) == 0, "nothing worth keeping")
+        }
+    }
+
+    @Test("with a webhook token set, a callback without it or with a wrong one is refused with 403 and the reason")
+    func tokenChecked() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-ussd-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let deployment = try SampleDeployment.load(environment: ["TIPLINE_DATABASE_PATH": folder.appendingPathComponent("t.sqlite").path,
+                                                                 "TIPLINE_CHANNEL_USSD_WEBHOOK_TOKEN": "ussd-hook"])
+        #expect(deployment.settings.ussdChannels["ussd"]?.verifyRequests == true, "on by default")
+        var logger = Logger(label: "ussd-token")
+        logger.logLevel = .error
+        let app = try await buildApplication(try TiplineRuntime.make(deployment: deployment, logger: logger), port: 0)
+        try await app.test(.live) { client in
+            let form = FormBody.encode([("sessionId", "T1"), ("serviceCode", "*123#"), ("phoneNumber", "+84900000501"), ("text", "")])
+            func post(_ uri: String) async throws -> (HTTPResponse.Status, String) {
+                let response = try await client.execute(uri: uri, method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                                        body: ByteBuffer(string: form))
+                return (response.status, String(buffer: response.body))
+            }
+            let missing = try await post("/channels/ussd/ussd")
+            #expect(missing.0 == .forbidden && missing.1.contains("missing webhook token"), "\(missing)")
+            let wrong = try await post("/channels/ussd/ussd?token=ussd-hooK")
+            #expect(wrong.0 == .forbidden && wrong.1.contains("wrong webhook token"), "\(wrong)")
+            let right = try await post("/channels/ussd/ussd?token=ussd-hook")
+            #expect(right.0 == .ok && right.1.hasPrefix("CON "), "\(right)")
+            let simulated = try await client.execute(uri: "/simulator/ussd", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                                     body: ByteBuffer(string: "From=0900000201&Session=demo&Text="))
+            #expect(simulated.status == .forbidden, "the simulator is no way around the token")
         }
     }
 

@@ -44,16 +44,16 @@ struct AppDatabaseTests {
     @Test("group commit: concurrent writes share transactions; one that fails fails alone")
     func writeBatcher() async throws {
         try await withFile { database, _ in
-            let batcher = WriteBatcher(writer: database.writer)
+            let batcher = WriteBatcher(database: database)
             let results = try await withThrowingTaskGroup(of: Result<Int64, any Error>.self) { group in
                 for index in 0..<100 {
                     group.addTask {
                         do {
-                            return .success(try await batcher.write { db -> Int64 in
+                            return .success(try await batcher.write { store -> Int64 in
                                 if index == 50 { throw DatabaseError(resultCode: .SQLITE_CONSTRAINT, message: "refused") }
                                 var message = InboundMessage(channel: "sms", providerMessageID: "M\(index)", sender: "+84900000001",
                                                              recipient: nil, body: "x", receivedAt: Date())
-                                try message.insert(db)
+                                _ = try store.insertOnce(&message)
                                 return message.id!
                             })
                         } catch {

@@ -192,9 +192,6 @@ public struct ParsedMessage: Sendable, Equatable, Codable {
         }
     }
 
-    /// A report that opens a case: a tip, an alert, or an unknown message kept for staff.
-    public var isReport: Bool { kind != .command }
-
     enum CodingKeys: String, CodingKey {
         case kind, command, number, urgent, language, child, origin, destination
         case leftOn = "left_on"

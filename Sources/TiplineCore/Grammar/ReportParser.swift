@@ -24,7 +24,8 @@ public struct ReportParser: Sendable {
 
         guard let (keyword, keywordLength, gluedNumber) = keyword(in: tokens) else {
             var message = ParsedMessage(kind: .unknown)
-            message.note = cleaned.trimmingCharacters(in: "").isEmpty ? nil : cleaned.trimmingCharacters(in: "")
+            let note = cleaned.trimmingCharacters(in: .whitespacesAndNewlines)
+            message.note = note.isEmpty ? nil : note
             message.companion.phone = tokenizer.phones.first { PhoneNumber(trustedE164: $0).isVietnameseMobile }
             return message
         }
@@ -235,7 +236,8 @@ struct FieldReader {
             if sex == nil { sex = value }
             return 1
         }
-        if vocabulary.villageMarkers.contains(token.folded), !(index > 0 && tokens[index - 1].folded == "BI"), !(index > 0 && tokens[index - 1].isNumber) {
+        if vocabulary.villageMarkers.contains(token.folded),
+           !(index > 0 && (vocabulary.notVillageAfter.contains(tokens[index - 1].folded) || tokens[index - 1].isNumber)) {
             let value = freeValue(from: index + 1)
             if value.count > 0 {
                 if village == nil { village = value.map(\.original).joined(separator: " ") }
@@ -247,7 +249,7 @@ struct FieldReader {
                 origins.append((true, match))
                 return 1 + match.length
             }
-            if ["XA", "PHUONG", "P", "COMMUNE", "WARD"].contains(token.folded), originText == nil, !inName {
+            if vocabulary.communeTypeMarkers.contains(token.folded), originText == nil, !inName {
                 let value = freeValue(from: index + 1)
                 if !value.isEmpty {
                     originText = value.map(\.original).joined(separator: " ")
@@ -265,8 +267,8 @@ struct FieldReader {
         }
         if vocabulary.destinationMarkers.contains(token.folded) {
             var start = index + 1
-            if token.folded == "WENT" || token.folded == "GONE" {
-                guard start < tokens.count, tokens[start].folded == "TO" else { return nil }
+            if vocabulary.destinationVerbs.contains(token.folded) {
+                guard start < tokens.count, vocabulary.destinationParticles.contains(tokens[start].folded) else { return nil }
                 start += 1
             }
             var skipped = 0
@@ -342,20 +344,20 @@ struct FieldReader {
         // 14t, 14tuoi, 14yo
         let digits = folded.prefix { $0.isASCII && $0.isNumber }
         if (1...2).contains(digits.count), vocabulary.ageUnits.contains(String(folded.dropFirst(digits.count))) {
-            return validAge(Int(digits)!).map { ($0, 1) }
+            return Int(digits).flatMap { validAge($0) }.map { ($0, 1) }
         }
         if token.isNumber, (1...2).contains(folded.count) {
             if let next, !next.boundaryBefore {
-                if vocabulary.ageUnits.contains(next.folded) { return validAge(Int(folded)!).map { ($0, 2) } }
-                if vocabulary.childNouns.contains(next.folded) || next.folded == "BAN" { return nil } // "2 chau": a count
-                if ["NGAY", "THANG", "TUAN", "DAYS", "DAY", "WEEKS", "MONTHS", "GIO", "HOURS"].contains(next.folded) { return nil }
-                if next.folded == "NAM", index + 2 < tokens.count, tokens[index + 2].folded == "TRUOC" { return nil }
+                if vocabulary.ageUnits.contains(next.folded) { return Int(folded).flatMap { validAge($0) }.map { ($0, 2) } }
+                // "2 chau", "3 ngay", "5 nam truoc": a count or a span of time.
+                if vocabulary.childNouns.contains(next.folded) || vocabulary.notAgeAfterNumber.contains(next.folded) { return nil }
+                if index + 2 < tokens.count, vocabulary.notAgeAfterNumber.contains(next.folded + " " + tokens[index + 2].folded) { return nil }
             }
-            return validAge(Int(folded)!).map { ($0, 1) }
+            return Int(folded).flatMap { validAge($0) }.map { ($0, 1) }
         }
         // tuoi 14
         if vocabulary.ageWords.contains(folded), let next, next.isNumber, (1...2).contains(next.folded.count) {
-            return validAge(Int(next.folded)!).map { ($0, 2) }
+            return Int(next.folded).flatMap { validAge($0) }.map { ($0, 2) }
         }
         return nil
     }
@@ -369,32 +371,18 @@ struct FieldReader {
         func word(_ offset: Int) -> String? {
             index + offset < tokens.count ? tokens[index + offset].folded : nil
         }
-        if folded == "NGAY" || folded == "ON" || folded == "TU", index + 1 < tokens.count,
+        if vocabulary.dateMarkers.contains(folded), index + 1 < tokens.count,
            let (date, used) = readDate(at: index + 1) {
             return (date, used + 1)
         }
         if let date = dayMonth(folded) { return (date, 1) }
-        switch folded {
-        case "HOM", "HOMNAY", "HOMQUA", "HOMKIA":
-            let phrase = folded == "HOM" ? "HOM" + (word(1) ?? "") : folded
-            let used = folded == "HOM" ? 2 : 1
-            switch phrase {
-            case "HOMNAY": return (today, used)
-            case "HOMQUA": return (today.adding(days: -1), used)
-            case "HOMKIA": return (today.adding(days: -2), used)
-            default: return nil
-            }
-        case "TODAY": return (today, 1)
-        case "YESTERDAY": return (today.adding(days: -1), 1)
-        case "TUAN" where word(1) == "TRUOC": return (today.adding(days: -7), 2)
-        case "LAST" where word(1) == "WEEK": return (today.adding(days: -7), 2)
-        default: break
-        }
-        if tokens[index].isNumber, let n = Int(folded), n <= 366 {
-            if word(1) == "NGAY", word(2) == "TRUOC" { return (today.adding(days: -n), 3) }
-            if word(1) == "DAYS" || word(1) == "DAY", word(2) == "AGO" { return (today.adding(days: -n), 3) }
-            if word(1) == "TUAN", word(2) == "TRUOC" { return (today.adding(days: -7 * n), 3) }
-            if word(1) == "WEEKS" || word(1) == "WEEK", word(2) == "AGO" { return (today.adding(days: -7 * n), 3) }
+        // "hom qua", "homqua", "last week": two words before one.
+        if let next = word(1), let days = vocabulary.relativeDays[folded + " " + next] { return (today.adding(days: -days), 2) }
+        if let days = vocabulary.relativeDays[folded] { return (today.adding(days: -days), 1) }
+        // "3 ngay truoc", "2 weeks ago".
+        if tokens[index].isNumber, let n = Int(folded), n <= 366, let unit = word(1) {
+            if let second = word(2), let days = vocabulary.agoUnits[unit + " " + second] { return (today.adding(days: -days * n), 3) }
+            if let days = vocabulary.agoUnits[unit] { return (today.adding(days: -days * n), 2) }
         }
         return nil
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One word of a message: as typed (NFC) and folded, with what separated it from the previous word.
 struct Token: Sendable, Equatable {
     var original: String
@@ -6,20 +8,18 @@ struct Token: Sendable, Equatable {
     var boundaryBefore: Bool
     /// `:` or `=` follows it (a tag in `TEN: Lan`).
     var tagMarkAfter: Bool
-    /// Character offsets in the cleaned text.
+    /// Character offset in the cleaned text where the word starts.
     var start: Int
-    var end: Int
 
     /// The place-matching key (`TextFolding.matchKey`), computed once.
     var key: String
 
-    init(original: String, folded: String, boundaryBefore: Bool, tagMarkAfter: Bool, start: Int, end: Int) {
+    init(original: String, folded: String, boundaryBefore: Bool, tagMarkAfter: Bool, start: Int) {
         self.original = original
         self.folded = folded
         self.boundaryBefore = boundaryBefore
         self.tagMarkAfter = tagMarkAfter
         self.start = start
-        self.end = end
         self.key = TextFolding.matchKey(folded)
     }
 
@@ -42,16 +42,16 @@ struct Tokenizer {
 
     static let hardSeparators: Set<Character> = [",", ";", "#", "\n", "\r", ":", "=", "!", "(", ")", "\"", "|", "\u{1}"]
 
-    /// Tokens of the characters in `range`.
+    /// The words of the message, phone numbers left out.
     func tokens() -> [Token] {
         var tokens: [Token] = []
         var current = ""
         var start = 0
         var boundary = false
-        func flush(at end: Int) {
+        func flush() {
             guard !current.isEmpty else { return }
             tokens.append(Token(original: current, folded: TextFolding.fold(current), boundaryBefore: boundary,
-                                tagMarkAfter: false, start: start, end: end))
+                                tagMarkAfter: false, start: start))
             current = ""
             boundary = false
         }
@@ -59,24 +59,27 @@ struct Tokenizer {
             let isDotInNumber = c == "." && index > 0 && index + 1 < scan.count
                 && scan[index - 1].isNumber && scan[index + 1].isNumber
             if Tokenizer.hardSeparators.contains(c) || (c == "-" && current.isEmpty) {
-                flush(at: index)
+                flush()
                 if (c == ":" || c == "="), let last = tokens.indices.last { tokens[last].tagMarkAfter = true }
                 boundary = true
             } else if c.isWhitespace || (c == "." && !isDotInNumber) {
-                flush(at: index)
+                flush()
             } else {
                 if current.isEmpty { start = index }
                 current.append(c)
             }
         }
-        flush(at: scan.count)
+        flush()
         return tokens
     }
+
+    /// What is trimmed from both ends of a command's text: white space and separators.
+    static var noteTrimmed: CharacterSet { CharacterSet(charactersIn: ",;:#.").union(.whitespacesAndNewlines) }
 
     /// The original text from a character offset to the end, trimmed.
     func text(from offset: Int) -> String? {
         guard offset < characters.count else { return nil }
-        let text = String(characters[offset...]).trimmingCharacters(in: " ,;:#.\n\r\t")
+        let text = String(characters[offset...]).trimmingCharacters(in: Tokenizer.noteTrimmed)
         return text.isEmpty ? nil : text
     }
 
@@ -111,7 +114,7 @@ struct Tokenizer {
                     let digitCount = characters[start..<end].filter(\.isNumber).count
                     guard digitCount >= 9 else { continue }
                     if let phone = PhoneNumber.normalise(String(characters[start..<end])),
-                       best == nil || (end - start) > (best!.1 - best!.0) {
+                       end - start > best.map({ $0.1 - $0.0 }) ?? 0 {
                         best = (start, end, phone)
                     }
                 }
@@ -121,17 +124,7 @@ struct Tokenizer {
                 for offset in start..<end { scan[offset] = " " }
                 scan[start] = "\u{1}"
             }
-            index = groups.last!.1 + 1
+            index = (groups.last?.1 ?? index) + 1
         }
-    }
-}
-
-extension String {
-    func trimmingCharacters(in set: String) -> String {
-        let chars = Set(set)
-        var slice = Substring(self)
-        while let first = slice.first, chars.contains(first) || first.isWhitespace { slice.removeFirst() }
-        while let last = slice.last, chars.contains(last) || last.isWhitespace { slice.removeLast() }
-        return String(slice)
     }
 }

@@ -27,10 +27,21 @@ public struct Vocabulary: Sendable, Equatable {
     public var male: Set<String>
     /// `NAM` means male only right after the age.
     public var maleAfterAge: Set<String>
+    /// Words after a one- or two-digit number that make it a count or a span of time, not an age: one word or two
+    /// joined by a space ("2 *ban*", "3 *ngay*", "5 *nam truoc*"). The child nouns do too ("2 chau").
+    public var notAgeAfterNumber: Set<String>
     public var villageMarkers: Set<String>
+    /// Words after which a village marker is not one ("bi *ban*": sold).
+    public var notVillageAfter: Set<String>
     public var communeMarkers: Set<String>
+    /// Commune markers that name the unit ("xa", "ward"): after one, a name not in the gazetteer is kept as typed.
+    public var communeTypeMarkers: Set<String>
     public var districtMarkers: Set<String>
     public var destinationMarkers: Set<String>
+    /// Destination markers that count only when one of ``destinationParticles`` follows ("went *to* Ha Noi").
+    public var destinationVerbs: Set<String>
+    /// What must follow one of ``destinationVerbs``.
+    public var destinationParticles: Set<String>
     /// Words that may stand between a destination marker and the place ("di *lam o* Ha Noi").
     public var destinationFillers: Set<String>
     public var companionMarkers: Set<String>
@@ -40,6 +51,14 @@ public struct Vocabulary: Sendable, Equatable {
     public var nameStops: Set<String>
     /// Phrases (folded, space-joined) that make a tip urgent.
     public var urgentPhrases: [String]
+    /// Words before a date that belong to it ("*ngay* 3/5", "*on* 3/5").
+    public var dateMarkers: Set<String>
+    /// Days named relative to the day a message arrives, one word or two joined by a space, to how many days back
+    /// ("hom qua": 1).
+    public var relativeDays: [String: Int]
+    /// Words after a number that count back from the day a message arrives, one word or two joined by a space, to the
+    /// days in one unit ("3 *ngay truoc*": 1, "2 *weeks ago*": 7).
+    public var agoUnits: [String: Int]
     /// Tags of the tagged form `TEN: …; TUOI: …`.
     public var tags: [String: Tag]
 
@@ -72,15 +91,26 @@ public struct Vocabulary: Sendable, Equatable {
         female: ["NU", "GAI", "GIRL", "F", "FEMALE"],
         male: ["TRAI", "BOY", "M", "MALE"],
         maleAfterAge: ["NAM"],
+        notAgeAfterNumber: ["BAN", "NGAY", "THANG", "TUAN", "DAYS", "DAY", "WEEKS", "MONTHS", "GIO", "HOURS", "NAM TRUOC"],
         villageMarkers: ["THON", "BAN", "XOM", "LANG", "VILLAGE"],
+        notVillageAfter: ["BI"],
         communeMarkers: ["XA", "PHUONG", "P", "O", "TAI", "FROM", "IN", "COMMUNE", "WARD"],
+        communeTypeMarkers: ["XA", "PHUONG", "P", "COMMUNE", "WARD"],
         districtMarkers: ["HUYEN", "DISTRICT"],
         destinationMarkers: ["DI", "DEN", "VAO", "RA", "SANG", "LEN", "TOI", "TO", "WENT", "GONE"],
+        destinationVerbs: ["WENT", "GONE"],
+        destinationParticles: ["TO"],
         destinationFillers: ["LAM", "VIEC", "O", "TAI", "QUA", "TO", "IN", "WORK"],
         companionMarkers: ["VOI", "CUNG", "THEO", "WITH"],
         childNouns: ["BE", "EM", "CHAU", "CON", "TRE", "DUA", "CHILD", "KID", "KIDS", "CHILDREN", "NGUOI"],
         nameStops: ["BI", "DANG", "DA", "DUOC", "LA", "CUA", "VA", "HAS", "IS", "WAS", "BEEN", "CO", "NHA", "MAT"],
         urgentPhrases: ["BI BAN", "BI GIU", "BIEN GIOI", "MAT LIEN LAC", "BI LUA", "SOLD", "TRAFFICKED", "LOST CONTACT", "BORDER"],
+        dateMarkers: ["NGAY", "ON", "TU"],
+        relativeDays: [
+            "HOMNAY": 0, "HOM NAY": 0, "HOMQUA": 1, "HOM QUA": 1, "HOMKIA": 2, "HOM KIA": 2, "TUAN TRUOC": 7,
+            "TODAY": 0, "YESTERDAY": 1, "LAST WEEK": 7,
+        ],
+        agoUnits: ["NGAY TRUOC": 1, "TUAN TRUOC": 7, "DAYS AGO": 1, "DAY AGO": 1, "WEEKS AGO": 7, "WEEK AGO": 7],
         tags: [
             "TEN": .name, "TUOI": .age, "GT": .sex, "THON": .village, "XA": .commune, "TINH": .province,
             "DI": .destination, "NGAY": .date, "VOI": .companion, "SDT": .phone,

@@ -51,6 +51,4 @@ public struct Place: Sendable, Hashable, Codable {
         self.country = country
         self.aliases = aliases
     }
-
-    public var isAbroad: Bool { country != "VN" }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import SwiftCSV
 
 /// Reads the reference data files (`config/areas.csv`, `config/places.csv`) from their text.
@@ -20,7 +21,7 @@ public enum ReferenceData {
         for (index, row) in csv.rows.enumerated() {
             let line = index + 2
             func value(_ column: String) throws -> String {
-                let value = (row[column] ?? "").trimmingCharacters(in: "")
+                let value = (row[column] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
                 if value.isEmpty, ["code", "name", "province", "province_code"].contains(column) {
                     throw FormatError(row: line, column: column, problem: "is empty")
                 }
@@ -29,9 +30,9 @@ public enum ReferenceData {
             areas.append(Area(
                 code: try value("code"), name: try value("name"), province: try value("province"),
                 provinceCode: try value("province_code"),
-                formerNames: try value("former_names").split(separator: "|").map { String($0).trimmingCharacters(in: "") },
+                formerNames: try value("former_names").split(separator: "|").map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) },
                 formerDistricts: try value("former_districts").split(separator: "|").map {
-                    String($0.split(separator: ",").first ?? "").trimmingCharacters(in: "")
+                    String($0.split(separator: ",").first ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
                 }
             ))
         }
@@ -50,7 +51,7 @@ public enum ReferenceData {
                 throw FormatError(row: line, column: column, problem: "is empty")
             }
             places.append(Place(kind: kind, code: row["code"]!, name: row["name"]!, country: row["country"]!,
-                                aliases: (row["aliases"] ?? "").split(separator: "|").map { String($0).trimmingCharacters(in: "") }))
+                                aliases: (row["aliases"] ?? "").split(separator: "|").map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }))
         }
         return places
     }

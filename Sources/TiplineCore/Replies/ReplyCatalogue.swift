@@ -1,3 +1,5 @@
+import Foundation
+
 /// The texts tipline sends, by key and language, from `config/replies.yaml`.
 ///
 /// Every rendered reply must fit one GSM-7 segment: no diacritics, at most 160 characters. Placeholders are
@@ -26,6 +28,8 @@ public struct ReplyCatalogue: Sendable {
         case missingDestination = "missing_destination"
         case officerAckOK = "officer_ack_ok"
         case officerAlreadyTaken = "officer_already_taken"
+        case officerAlreadyClosed = "officer_already_closed"
+        case officerBundle = "officer_bundle"
         case officerPassOK = "officer_pass_ok"
         case officerCloseOK = "officer_close_ok"
         case officerNoteOK = "officer_note_ok"
@@ -101,32 +105,5 @@ public struct ReplyCatalogue: Sendable {
             out = out.replacingOccurrences(of: "{\(name)}", with: value)
         }
         return out
-    }
-}
-
-extension String {
-    func replacingOccurrences(of target: String, with replacement: String) -> String {
-        guard !target.isEmpty else { return self }
-        var result = ""
-        var rest = Substring(self)
-        while let range = rest.range(of: target) {
-            result += rest[..<range.lowerBound]
-            result += replacement
-            rest = rest[range.upperBound...]
-        }
-        return result + rest
-    }
-}
-
-extension Substring {
-    func range(of target: String) -> Range<Substring.Index>? {
-        var index = startIndex
-        while index < endIndex {
-            if self[index...].hasPrefix(target) {
-                return index..<self.index(index, offsetBy: target.count)
-            }
-            index = self.index(after: index)
-        }
-        return nil
     }
 }

@@ -83,10 +83,12 @@ public struct EscalationPolicy: Sendable, Equatable {
     }
 
     /// What follows `position`: the next level and when it is due, or nil when the repeats are used up (call now).
+    ///
+    /// A level below 0 counts as the first routing.
     public func next(after position: Position, urgent isUrgent: Bool, from instant: Date) -> (Position, Date)? {
         let track = track(urgent: isUrgent)
         guard !track.levels.isEmpty else { return nil }
-        var next = Position(level: position.level + 1, round: position.round)
+        var next = Position(level: max(position.level, 0) + 1, round: position.round)
         if next.level > track.levels.count {
             guard position.round < track.repeats else { return nil }
             next = Position(level: 1, round: position.round + 1)
@@ -95,6 +97,7 @@ public struct EscalationPolicy: Sendable, Equatable {
         return (next, outsideQuietHours(due, urgent: isUrgent))
     }
 
+    /// Who the level at `position` alerts: nobody for the first routing (level 0) or a level the track does not have.
     public func targets(of position: Position, urgent isUrgent: Bool) -> [Target] {
         let track = track(urgent: isUrgent)
         guard position.level >= 1, position.level <= track.levels.count else { return [] }
@@ -107,14 +110,17 @@ public struct EscalationPolicy: Sendable, Equatable {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         let parts = calendar.dateComponents([.hour, .minute], from: instant)
-        let minutes = parts.hour! * 60 + parts.minute!
+        let minutes = (parts.hour ?? 0) * 60 + (parts.minute ?? 0)
         let inside = quiet.start < quiet.end
             ? (minutes >= quiet.start && minutes < quiet.end)
             : (minutes >= quiet.start || minutes < quiet.end)
         guard inside else { return instant }
         let startOfDay = calendar.startOfDay(for: instant)
         var end = startOfDay.addingTimeInterval(Double(quiet.end) * 60)
-        if end <= instant { end = calendar.date(byAdding: .day, value: 1, to: startOfDay)!.addingTimeInterval(Double(quiet.end) * 60) }
+        if end <= instant {
+            let nextDay = calendar.date(byAdding: .day, value: 1, to: startOfDay) ?? startOfDay.addingTimeInterval(24 * 3600)
+            end = nextDay.addingTimeInterval(Double(quiet.end) * 60)
+        }
         return end
     }
 }

@@ -59,17 +59,18 @@ public struct SMSText: Sendable, Equatable {
         return count
     }
 
-    /// Cuts text to at most `limit` GSM-7 septets, ending with "..." when cut.
-    public static func truncated(_ text: String, toSeptets limit: Int = 160) -> String {
+    /// Cuts GSM-7 text to at most `limit` septets, ending with `ellipsis` when cut (an extension character counts two).
+    public static func truncated(_ text: String, toSeptets limit: Int = 160, ellipsis: String = "...") -> String {
         guard let septets = gsm7Septets(text), septets > limit else { return text }
+        let room = limit - (gsm7Septets(ellipsis) ?? ellipsis.count)
         var out = ""
         var count = 0
         for character in text {
-            let cost = extended.contains(character) ? 2 : 1
-            if count + cost > limit - 3 { break }
+            let cost = extended.contains(character) || character == "\r\n" ? 2 : 1
+            if count + cost > room { break }
             out.append(character)
             count += cost
         }
-        return out + "..."
+        return out + ellipsis
     }
 }

@@ -63,8 +63,9 @@ public enum UssdOutcome: Sendable, Equatable {
 public struct UssdMenu: Sendable {
     public let gazetteer: Gazetteer
     public let catalogue: UssdCatalogue
-    /// The most common destinations, offered as a numbered list (1–6).
+    /// The most common destinations, offered as a numbered list (1–6); empty when none of the codes is a known place.
     public let destinations: [Place]
+    /// The septets one USSD screen holds.
     public static let maxScreen = 182
 
     public init(gazetteer: Gazetteer, catalogue: UssdCatalogue, destinationCodes: [String] = ["79", "1", "24", "75", "CN", "MY"]) {
@@ -82,7 +83,7 @@ public struct UssdMenu: Sendable {
     /// Applies one answer.
     public func advance(_ current: UssdState, input raw: String) -> (UssdState, UssdOutcome) {
         var state = current
-        let input = raw.trimmingCharacters(in: "")
+        let input = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         if input == "0", state.step != .root {
             state.step = state.history.popLast() ?? .root
             return (state, .next(screen(state)))
@@ -125,12 +126,12 @@ public struct UssdMenu: Sendable {
             state.candidates = matches.map(\.code)
             return go(state.step == .tipCommuneType ? .tipCommunePick : .alertCommunePick)
         case .tipCommunePick, .alertCommunePick:
-            guard let choice = number, (1...state.candidates.count).contains(choice) else { return again("hint_choice") }
+            guard let choice = number, choice >= 1, choice <= state.candidates.count else { return again("hint_choice") }
             state.areaCode = state.candidates[choice - 1]
             return go(state.step == .tipCommunePick ? .tipDestination : .alertWhat)
         case .tipDestination:
             if number == 7 { return go(.tipDestinationText) }
-            guard let choice = number, (1...destinations.count).contains(choice) else { return again("hint_choice") }
+            guard let choice = number, choice >= 1, choice <= destinations.count else { return again("hint_choice") }
             state.destinationCode = destinations[choice - 1].code
             state.destinationText = nil
             return go(.tipWhen)
@@ -200,11 +201,9 @@ public struct UssdMenu: Sendable {
                                                     "destination": destination])
     }
 
-    /// Folds to GSM-7 and cuts to the 182 characters a screen holds.
+    /// Folds to GSM-7 and cuts to the 182 septets a screen holds (`{ } [ ] ~ | ^ € \` take two each).
     public static func fit(_ text: String) -> String {
-        let folded = TextFolding.gsm7(text)
-        guard folded.count > maxScreen else { return folded }
-        return String(folded.prefix(maxScreen - 2)) + ".."
+        SMSText.truncated(TextFolding.gsm7(text), toSeptets: maxScreen, ellipsis: "..")
     }
 
     /// The report a finished session makes: the same record the SMS grammar produces.

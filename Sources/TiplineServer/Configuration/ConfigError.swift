@@ -4,17 +4,21 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable {
     public var line: Int?
     public var key: String
     public var problem: String
+    /// What would fix it, when `problem` does not already say.
+    public var fix: String?
 
-    public init(file: String, line: Int? = nil, key: String, problem: String) {
+    public init(file: String, line: Int? = nil, key: String, problem: String, fix: String? = nil) {
         self.file = file
         self.line = line
         self.key = key
         self.problem = problem
+        self.fix = fix
     }
 
     public var description: String {
         let place = line.map { "\(file):\($0)" } ?? file
-        return key.isEmpty ? "\(place): \(problem)" : "\(place): \(key): \(problem)"
+        let text = fix.map { "\(problem): \($0)" } ?? problem
+        return key.isEmpty ? "\(place): \(text)" : "\(place): \(key): \(text)"
     }
 }
 

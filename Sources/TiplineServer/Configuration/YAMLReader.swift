@@ -4,17 +4,21 @@ import Yams
 /// Typed reading of a YAML file with errors that name the file, line and key — and environment overrides.
 ///
 /// With an `environmentPrefix`, every key read can be overridden by `PREFIX_` + its path in capitals joined by
-/// `_` (`server.port` → `TIPLINE_SERVER_PORT`).
+/// `_` (`server.port` → `TIPLINE_SERVER_PORT`). A reader over one item of a list (``items(_:)``) names its keys by
+/// their whole path (`officers[2].phone`), so every error says where it is.
 struct YAMLReader {
     let file: String
     let root: Node
     let environment: [String: String]
     let environmentPrefix: String?
+    /// The path of `root` in the file; empty for the whole file.
+    let base: String
 
     init(file: String, text: String, environment: [String: String] = [:], environmentPrefix: String? = nil) throws(ConfigError) {
         self.file = file
         self.environment = environment
         self.environmentPrefix = environmentPrefix
+        self.base = ""
         do {
             root = try Yams.compose(yaml: text) ?? Node.mapping(Node.Mapping([]))
         } catch let error as YamlError {
@@ -27,9 +31,10 @@ struct YAMLReader {
         }
     }
 
-    init(file: String, node: Node, environment: [String: String] = [:], environmentPrefix: String? = nil) {
+    init(file: String, node: Node, base: String = "", environment: [String: String] = [:], environmentPrefix: String? = nil) {
         self.file = file
         self.root = node
+        self.base = base
         self.environment = environment
         self.environmentPrefix = environmentPrefix
     }
@@ -62,6 +67,16 @@ struct YAMLReader {
         return node
     }
 
+    /// `path` as the whole file sees it (`officers[2].phone` for `phone` in the third officer).
+    func qualified(_ path: String) -> String {
+        base.isEmpty ? path : path.isEmpty ? base : base + "." + path
+    }
+
+    /// The line of `path`, or of this item when `path` is not there.
+    func line(of path: String) -> Int? {
+        node(path)?.mark.map { $0.line } ?? (base.isEmpty ? nil : line)
+    }
+
     func environmentName(_ path: String) -> String? {
         environmentPrefix.map { $0 + "_" + path.uppercased().replacingOccurrences(of: ".", with: "_").replacingOccurrences(of: "-", with: "_") }
     }
@@ -75,11 +90,11 @@ struct YAMLReader {
         guard let scalar = node.scalar else {
             throw error(path, "expected a single value, not a \(node.mapping != nil ? "mapping" : "list")")
         }
-        return (scalar.string, ConfigError(file: file, line: node.mark.map { $0.line }, key: path, problem: ""))
+        return (scalar.string, ConfigError(file: file, line: node.mark.map { $0.line }, key: qualified(path), problem: ""))
     }
 
-    func error(_ path: String, _ problem: String) -> ConfigError {
-        ConfigError(file: file, line: node(path)?.mark.map { $0.line }, key: path, problem: problem)
+    func error(_ path: String, _ problem: String, fix: String? = nil) -> ConfigError {
+        ConfigError(file: file, line: line(of: path), key: qualified(path), problem: problem, fix: fix)
     }
 
     // MARK: - Typed values
@@ -95,7 +110,7 @@ struct YAMLReader {
 
     func requiredString(_ path: String, hint: String) throws(ConfigError) -> String {
         guard let value = try string(path), !value.isEmpty else {
-            throw ConfigError(file: file, key: path, problem: "is missing: \(hint)")
+            throw error(path, "is missing", fix: hint)
         }
         return value
     }
@@ -148,7 +163,7 @@ struct YAMLReader {
         var values: [String] = []
         for item in sequence {
             guard let scalar = item.scalar else {
-                throw ConfigError(file: file, line: item.mark.map { $0.line }, key: path, problem: "expected a list of values")
+                throw ConfigError(file: file, line: item.mark.map { $0.line }, key: qualified(path), problem: "expected a list of values")
             }
             values.append(scalar.string)
         }
@@ -162,12 +177,13 @@ struct YAMLReader {
         return mapping.keys.compactMap { $0.scalar?.string }
     }
 
-    /// A reader over each item of the list at `path`, with its path (`officers[2]`).
+    /// A reader over each item of the list at `path`, with its whole path (`officers[2]`).
     func items(_ path: String) throws(ConfigError) -> [(String, YAMLReader)] {
         guard let node = node(path) else { return [] }
         guard let sequence = node.sequence else { throw error(path, "expected a list") }
         return sequence.enumerated().map { index, item in
-            ("\(path)[\(index)]", YAMLReader(file: file, node: item, environment: [:], environmentPrefix: nil))
+            let itemPath = qualified("\(path)[\(index)]")
+            return (itemPath, YAMLReader(file: file, node: item, base: itemPath))
         }
     }
 

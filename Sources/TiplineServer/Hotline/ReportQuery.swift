@@ -4,6 +4,8 @@ import TiplineCore
 import TiplineStore
 
 /// The report-log filters shared by the API, the CSV export and the web log; a bad one is a 400 naming the parameter.
+///
+/// What a caller may see of the result is not decided here: ``StaffReportAccess`` narrows the filter to its patch.
 enum ReportQuery {
     static func filter(_ query: [String: String], now: Date) throws -> AppDatabase.ReportFilter {
         var filter = AppDatabase.ReportFilter()
@@ -66,26 +68,5 @@ enum ReportQuery {
         formatter.formatOptions = [.withFullDate]
         if let date = formatter.date(from: text) { return date }
         throw APIError(.badRequest, "\(parameter): '\(text)' is not a time (2026-11-28T09:00:00+07:00, 2026-11-28, or 24h/7d)")
-    }
-
-    /// Narrows a filter to what `staff` may see; an officer asking for an area outside theirs is refused.
-    static func scope(_ filter: inout AppDatabase.ReportFilter, for staff: StaffIdentity, roster: DutyRoster, gazetteer: Gazetteer) throws {
-        guard staff.role == .officer else { return }
-        let officer = staff.officerID.flatMap(roster.officer(id:))
-        let areas = officer?.areas ?? []
-        let provinces = officer?.provinces ?? []
-        filter.scopeAreas = areas
-        filter.scopeProvinces = provinces
-        if let area = filter.area, !areas.contains(area), !provinces.contains(area),
-           !(gazetteer.area(code: area).map { provinces.contains($0.provinceCode) } ?? false) {
-            throw APIError(.forbidden, "area: \(area) is outside the areas you cover")
-        }
-    }
-
-    static func mayRead(_ report: Report, staff: StaffIdentity, roster: DutyRoster) -> Bool {
-        guard staff.role == .officer else { return true }
-        guard let officer = staff.officerID.flatMap(roster.officer(id:)) else { return false }
-        return report.areaCode.map(officer.areas.contains) == true || report.provinceCode.map(officer.provinces.contains) == true
-            || report.assignedTo == officer.id
     }
 }

@@ -35,34 +35,38 @@ struct ReportsAPIController {
         return staff
     }
 
-    func filtered(_ request: Request, context: TiplineRequestContext) throws -> (StaffIdentity, AppDatabase.ReportFilter) {
-        let staff = try staff(context)
+    /// What `staff` may see and do, by the same rules as the web pages.
+    func access(for staff: StaffIdentity) -> StaffReportAccess {
+        StaffReportAccess(staff, in: deployment.current)
+    }
+
+    func filtered(_ request: Request, context: TiplineRequestContext) throws -> (StaffReportAccess, AppDatabase.ReportFilter) {
+        let access = try access(for: staff(context))
         var query: [String: String] = [:]
         for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
         let known: Set = ["since", "until", "status", "kind", "urgent", "area", "channel", "q", "limit", "cursor"]
         if let unknown = query.keys.first(where: { !known.contains($0) }) {
             throw APIError(.badRequest, "\(unknown): unknown parameter (known: \(known.sorted().joined(separator: ", ")))")
         }
-        var filter = try ReportQuery.filter(query, now: clock())
-        let current = deployment.current
-        try ReportQuery.scope(&filter, for: staff, roster: current.roster, gazetteer: current.gazetteer)
-        return (staff, filter)
+        let filter = try access.scoped(ReportQuery.filter(query, now: clock()))
+        return (access, filter)
     }
 
     @Sendable func list(_ request: Request, context: TiplineRequestContext) async throws -> Response {
-        let (staff, filter) = try filtered(request, context: context)
+        let (access, filter) = try filtered(request, context: context)
         let reports = try await database.reports(filter)
-        let body = Page(reports: reports.map { ReportView(report: $0, showReporter: staff.seesReporterNumbers) },
+        let body = Page(reports: reports.map(access.view),
                         nextCursor: ReportQuery.cursor(after: reports, limit: filter.limit))
         return try json(body)
     }
 
     @Sendable func csv(_ request: Request, context: TiplineRequestContext) async throws -> Response {
-        var (staff, filter) = try filtered(request, context: context)
+        var (access, filter) = try filtered(request, context: context)
+        guard access.mayExport else { throw APIError(.forbidden, "your role may not export reports") }
         if request.uri.queryParameters["limit"] == nil { filter.limit = 500 }
         let reports = try await database.reports(filter)
-        try await database.audit(staff, action: "export_csv", target: nil, detail: "\(reports.count) reports; \(request.uri.query ?? "")", now: clock())
-        let text = ReportView.csv(reports.map { ReportView(report: $0, showReporter: staff.seesReporterNumbers) })
+        try await database.audit(access.staff, action: "export_csv", target: nil, detail: "\(reports.count) reports; \(request.uri.query ?? "")", now: clock())
+        let text = access.csv(reports)
         return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8",
                                                .contentDisposition: "attachment; filename=\"tipline-reports.csv\""],
                         body: .init(byteBuffer: ByteBuffer(string: text)))
@@ -76,7 +80,7 @@ struct ReportsAPIController {
         guard let report = try await database.report(number: number), report.kind != .command else {
             throw APIError(.notFound, "no report \(number)")
         }
-        guard ReportQuery.mayRead(report, staff: staff, roster: deployment.current.roster) else {
+        guard access(for: staff).mayRead(report) else {
             throw APIError(.forbidden, "report \(number) is outside the areas you cover")
         }
         return (staff, report)
@@ -85,7 +89,7 @@ struct ReportsAPIController {
     @Sendable func show(_ request: Request, context: TiplineRequestContext) async throws -> Response {
         let (staff, report) = try await readable(context)
         try await database.audit(staff, action: "view_report", target: "\(report.number!)", now: clock())
-        var view = ReportView(report: report, showReporter: staff.seesReporterNumbers)
+        var view = access(for: staff).view(report)
         view.timeline = try await database.timeline(number: report.number!)
         return try json(view)
     }
@@ -112,7 +116,7 @@ struct ReportsAPIController {
         let (staff, report) = try await readable(context)
         let body = try await body(request)
         let updated = try await action(staff, report.number!, body)
-        var view = ReportView(report: updated, showReporter: staff.seesReporterNumbers)
+        var view = access(for: staff).view(updated)
         view.timeline = try await database.timeline(number: updated.number!)
         return try json(view)
     }
@@ -135,7 +139,7 @@ struct ReportsAPIController {
 
     @Sendable func reassign(_ request: Request, context: TiplineRequestContext) async throws -> Response {
         try await act(request, context: context) { staff, number, body in
-            guard staff.role != .officer else { throw APIError(.forbidden, "only hotline staff and admins reassign cases") }
+            guard access(for: staff).mayReassign else { throw APIError(.forbidden, "only hotline staff and admins reassign cases") }
             guard let officer = body.officer, !officer.isEmpty else { throw APIError(.badRequest, "officer: the roster id to give the case to") }
             return try await actions.reassign(number, to: officer, by: staff)
         }
@@ -144,7 +148,7 @@ struct ReportsAPIController {
     @Sendable func duty(_ request: Request, context: TiplineRequestContext) async throws -> Response {
         let staff = try staff(context)
         let roster = deployment.current
-        let overrides = try await database.reader.read { db in try AppDatabase.dutyOverrides(db, now: clock()) }
+        let overrides = try await database.dutyOverrides(now: clock())
         return try json(DutyBoard.now(roster, at: clock(), overrides: overrides, staff: staff))
     }
 
@@ -188,9 +192,9 @@ struct DutyBoard: Encodable {
 
     static func now(_ deployment: Deployment, at instant: Date, overrides: (on: Set<String>, off: Set<String>), staff: StaffIdentity) -> DutyBoard {
         let roster = deployment.roster
+        let access = StaffReportAccess(staff, in: deployment)
         func person(_ officer: Officer) -> Person {
-            Person(id: officer.id, name: officer.name, role: officer.role.rawValue,
-                   phone: staff.role == .officer ? PhoneNumber.mask(officer.phone) : officer.phone)
+            Person(id: officer.id, name: officer.name, role: officer.role.rawValue, phone: access.phone(officer.phone))
         }
         let covered = Set(roster.officers.flatMap(\.areas))
         let areas = deployment.gazetteer.areas.filter { covered.contains($0.code) }.map { area in

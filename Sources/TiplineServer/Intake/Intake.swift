@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 import Synchronization
 import TiplineCore
@@ -40,7 +39,6 @@ public struct Intake: Sendable {
         let parsed = current.parser.parse(sms.text, receivedAt: now)
         let inbound = InboundMessage(channel: channel, providerMessageID: sms.providerMessageID, sender: sender,
                                      recipient: sms.to, body: sms.text, receivedAt: now, via: via)
-        let replyChannel = current.settings.channels[channel] != nil ? channel : current.settings.outboundChannel
         // Everything that needs no database is done here, outside the single writer.
         var report: Report?
         if parsed.kind != .command {
@@ -48,9 +46,8 @@ public struct Intake: Sendable {
                             provinceCode: current.gazetteer.provinceCode(of: parsed.origin))
         }
         let prepared = report
-        let (outcome, refused) = try await batcher.write { db in
-            var handler = MessageHandler(db: db, deployment: current, now: now, sender: sender, channel: channel,
-                                         replyChannel: replyChannel, via: via)
+        let (outcome, refused) = try await batcher.write { store in
+            var handler = MessageHandler(store: store, deployment: current, now: now, sender: sender, channel: channel, via: via)
             let outcome = try handler.handle(inbound, parsed: parsed, report: prepared)
             return (outcome, handler.refusedOfficerCommand)
         }
@@ -81,21 +78,19 @@ public struct Intake: Sendable {
 extension Intake {
     /// One part of a long message (Vonage `concat`): stored at once (so it is acknowledged and never lost); when the
     /// last part arrives, in any order and even twice, the parts are joined in order and handled as one message.
+    /// Parts are told apart by their own provider message ids, so a later message that reuses a concatenation
+    /// reference is a new message, and a retried part is a duplicate.
     func receivePart(_ sms: InboundSMS, part: InboundSMS.Part, channel: String) async throws -> Outcome {
         let now = clock()
         let current = deployment.current
         let sender = PhoneNumber.normalise(sms.from) ?? sms.from
-        let replyChannel = current.settings.channels[channel] != nil ? channel : current.settings.outboundChannel
-        let outcome = try await batcher.write { db -> Outcome in
-            try db.execute(sql: """
-                INSERT OR IGNORE INTO inbound_part (channel, sender, reference, total, number, text, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [channel, sender, part.reference, part.total, part.number, sms.text, now])
-            guard db.changesCount == 1 else { return .duplicate }
-            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM inbound_part WHERE channel = ? AND sender = ? AND reference = ?",
-                                         arguments: [channel, sender, part.reference]) ?? 0
-            guard count >= part.total else { return .stored(report: nil) }
-            return try Self.assemble(db, channel: channel, sender: sender, reference: part.reference, recipient: sms.to,
-                                     deployment: current, replyChannel: replyChannel, now: now)
+        let outcome = try await batcher.write { store -> Outcome in
+            guard try store.insertPart(channel: channel, sender: sender, reference: part.reference, total: part.total, number: part.number,
+                                       text: sms.text, providerMessageID: sms.providerMessageID, at: now) else { return .duplicate }
+            let parts = try store.pendingParts(channel: channel, sender: sender, reference: part.reference)
+            guard parts.count >= part.total else { return .stored(report: nil) }
+            return try Self.assemble(store, parts: parts, channel: channel, sender: sender, reference: part.reference, recipient: sms.to,
+                                     deployment: current, now: now)
         }
         if case .stored(let report?) = outcome {
             logger.info("multi-part message assembled", metadata: ["channel": "\(channel)", "report": "\(report)"])
@@ -104,39 +99,29 @@ extension Intake {
         return outcome
     }
 
-    /// Joins the stored parts of one message in order, deletes them, and handles the whole text.
-    static func assemble(_ db: Database, channel: String, sender: String, reference: String, recipient: String?,
-                         deployment: Deployment, replyChannel: String, now: Date) throws -> Outcome {
-        let texts = try String.fetchAll(db, sql: """
-            SELECT text FROM inbound_part WHERE channel = ? AND sender = ? AND reference = ? ORDER BY number
-            """, arguments: [channel, sender, reference])
-        try db.execute(sql: "DELETE FROM inbound_part WHERE channel = ? AND sender = ? AND reference = ?",
-                       arguments: [channel, sender, reference])
-        let text = texts.joined()
+    /// Joins the stored parts of one message in order, marks them assembled, and handles the whole text.
+    static func assemble(_ store: CaseStore, parts: [CaseStore.Part], channel: String, sender: String,
+                         reference: String, recipient: String?, deployment: Deployment, now: Date) throws -> Outcome {
+        try store.markPartsAssembled(channel: channel, sender: sender, reference: reference)
+        let text = parts.map(\.text).joined()
         let parsed = deployment.parser.parse(text, receivedAt: now)
-        let inbound = InboundMessage(channel: channel, providerMessageID: "concat:\(sender):\(reference)", sender: sender,
+        // The first part's own id names the whole message: unique even when the reference is used again later.
+        let inbound = InboundMessage(channel: channel, providerMessageID: "concat:\(parts.first?.providerMessageID ?? reference)", sender: sender,
                                      recipient: recipient, body: text, receivedAt: now)
-        var handler = MessageHandler(db: db, deployment: deployment, now: now, sender: sender, channel: channel,
-                                     replyChannel: replyChannel, via: "sms")
-        let report = parsed.kind == .command ? nil
-            : Report(parsed: parsed, channel: channel, reporter: sender, text: text, receivedAt: now,
-                     provinceCode: deployment.gazetteer.provinceCode(of: parsed.origin))
-        return try handler.handle(inbound, parsed: parsed, report: report)
+        var handler = MessageHandler(store: store, deployment: deployment, now: now, sender: sender, channel: channel, via: "sms")
+        return try handler.handle(inbound, parsed: parsed, report: nil)
     }
 
     /// Messages whose first part arrived before `cutoff` and which are still incomplete are parsed as they are.
     public func assembleStaleParts(olderThan cutoff: Date) async throws -> Int {
         let current = deployment.current
         let now = clock()
-        let count = try await batcher.write { db -> Int in
-            let groups = try Row.fetchAll(db, sql: """
-                SELECT channel, sender, reference FROM inbound_part GROUP BY channel, sender, reference HAVING MIN(received_at) < ?
-                """, arguments: [cutoff])
+        let count = try await batcher.write { store -> Int in
+            let groups = try store.staleParts(before: cutoff)
             for group in groups {
-                let channel: String = group["channel"]
-                let replyChannel = current.settings.channels[channel] != nil ? channel : current.settings.outboundChannel
-                _ = try Self.assemble(db, channel: channel, sender: group["sender"], reference: group["reference"], recipient: nil,
-                                      deployment: current, replyChannel: replyChannel, now: now)
+                let parts = try store.pendingParts(channel: group.channel, sender: group.sender, reference: group.reference)
+                _ = try Self.assemble(store, parts: parts, channel: group.channel, sender: group.sender, reference: group.reference,
+                                      recipient: nil, deployment: current, now: now)
             }
             return groups.count
         }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 import TiplineCore
 import TiplineStore
@@ -26,8 +25,8 @@ public struct UssdSessions: Sendable {
         let current = deployment.current
         let now = clock()
         let phone = PhoneNumber.normalise(request.phone) ?? request.phone
-        let (response, queued) = try await database.writer.write { db -> (String, Bool) in
-            var session = try Session.load(db, id: request.sessionID)
+        let (response, queued) = try await database.write { store -> (String, Bool) in
+            var session = try store.ussdSession(id: request.sessionID)
             if let existing = session {
                 if let previous = existing.responses[request.text] { return (previous, false) }
                 if existing.finished || now.timeIntervalSince(existing.updatedAt) > channel.sessionTimeout {
@@ -45,10 +44,10 @@ public struct UssdSessions: Sendable {
                 (state, _) = menu.start()
                 lastText = ""
                 isNew = true
-                session = Session(id: request.sessionID, channel: channel.name, phone: phone, state: state, lastText: "",
+                session = UssdSessionRecord(id: request.sessionID, channel: channel.name, phone: phone, state: state, lastText: "",
                                   responses: ["": "CON " + menu.screen(state)], finished: false, reportNumber: nil, createdAt: now, updatedAt: now)
                 if request.text.isEmpty {
-                    try session!.save(db)
+                    try store.save(session!)
                     return (session!.responses[""]!, false)
                 }
             }
@@ -77,7 +76,7 @@ public struct UssdSessions: Sendable {
                 case .submitTip, .submitAlert:
                     let kind: ParsedMessage.Kind = outcome == .submitTip ? .tip : .alert
                     let parsed = menu.report(from: state, kind: kind, at: now, timeZone: current.settings.timeZone)
-                    let number = try submit(db, parsed: parsed, phone: phone, channel: channel, inputs: request.text, status: .open,
+                    let number = try submit(store, parsed: parsed, phone: phone, channel: channel, inputs: request.text, status: .open,
                                             deployment: current, now: now)
                     session!.reportNumber = number
                     session!.finished = true
@@ -85,8 +84,7 @@ public struct UssdSessions: Sendable {
                     let key = kind == .tip ? "tip_done" : "alert_done"
                     response = "END " + UssdMenu.fit(menu.catalogue.text(key, state.language, ["number": "\(number)"]))
                 case .lookUp(let number):
-                    let report = try Report.fetchOne(db, key: number)
-                    if let report, report.reporter == phone, report.kind != .command {
+                    if let report = try store.report(number), try store.isReporter(phone, of: report) {
                         let status = current.replies.render(ReplyCatalogue.Key(rawValue: "status_\(report.status.rawValue)") ?? .statusOpen, state.language)
                         response = "END " + UssdMenu.fit(menu.catalogue.text("status_result", state.language, ["number": "\(number)", "status": status]))
                     } else {
@@ -100,7 +98,7 @@ public struct UssdSessions: Sendable {
             session!.lastText = request.text
             session!.responses[request.text] = response
             session!.updatedAt = now
-            try session!.save(db)
+            try store.save(session!)
             return (response, queued)
         }
         if queued { onQueued() }
@@ -108,14 +106,13 @@ public struct UssdSessions: Sendable {
     }
 
     /// Stores the report exactly as the SMS path does, and queues the confirmation SMS through the SMS channel.
-    func submit(_ db: Database, parsed: ParsedMessage, phone: String, channel: Settings.UssdChannelSettings, inputs: String,
+    func submit(_ store: CaseStore, parsed: ParsedMessage, phone: String, channel: Settings.UssdChannelSettings, inputs: String,
                 status: Report.Status, deployment: Deployment, now: Date) throws -> Int {
-        var handler = MessageHandler(db: db, deployment: deployment, now: now, sender: phone, channel: channel.name,
-                                     replyChannel: channel.smsChannel, via: "ussd")
         let area = parsed.origin.areaCode.flatMap(deployment.gazetteer.area(code:))
         let report = Report(parsed: parsed, status: status, channel: channel.name, via: "ussd", reporter: phone,
                             text: "USSD " + channel.serviceCode + " " + inputs, receivedAt: now, provinceCode: area?.provinceCode)
-        return try handler.openReport(report, status: status)
+        return try CaseWorkflow(store: store, deployment: deployment, now: now)
+            .open(report, status: status, replyTo: ReplyAddress(phone: phone, channel: channel.smsChannel))
     }
 
     /// Sessions dropped before the end: those with a commune and an age become partial reports for staff review
@@ -123,83 +120,23 @@ public struct UssdSessions: Sendable {
     func keepAbandoned(channels: [String: Settings.UssdChannelSettings]) async throws -> Int {
         let current = deployment.current
         let now = clock()
-        let count = try await database.writer.write { db -> Int in
+        let count = try await database.write { store -> Int in
             var kept = 0
-            for var session in try Session.fetchStale(db) {
+            for var session in try store.unfinishedUssdSessions() {
                 guard let channel = channels[session.channel], now.timeIntervalSince(session.updatedAt) > channel.sessionTimeout else { continue }
                 if session.state.isWorthKeeping {
                     let kind: ParsedMessage.Kind = session.state.step.rawValue.hasPrefix("alert") ? .alert : .tip
                     let parsed = current.ussd.report(from: session.state, kind: kind, at: now, timeZone: current.settings.timeZone)
-                    session.reportNumber = try submit(db, parsed: parsed, phone: session.phone, channel: channel, inputs: session.lastText,
+                    session.reportNumber = try submit(store, parsed: parsed, phone: session.phone, channel: channel, inputs: session.lastText,
                                                       status: .partial, deployment: current, now: now)
                     kept += 1
                 }
                 session.finished = true
-                try session.save(db)
+                try store.save(session)
             }
             return kept
         }
         if count > 0 { logger.notice("abandoned USSD sessions kept as partial reports", metadata: ["count": "\(count)"]) }
         return count
-    }
-
-    /// One session row.
-    struct Session {
-        var id: String
-        var channel: String
-        var phone: String
-        var state: UssdState
-        var lastText: String
-        var responses: [String: String]
-        var finished: Bool
-        var reportNumber: Int?
-        var createdAt: Date
-        var updatedAt: Date
-
-        static func load(_ db: Database, id: String) throws -> Session? {
-            try Row.fetchOne(db, sql: "SELECT * FROM ussd_session WHERE session_id = ?", arguments: [id]).map(Session.init(row:))
-        }
-
-        static func fetchStale(_ db: Database) throws -> [Session] {
-            try Row.fetchAll(db, sql: "SELECT * FROM ussd_session WHERE finished = 0 ORDER BY updated_at LIMIT 500").map(Session.init(row:))
-        }
-
-        init(id: String, channel: String, phone: String, state: UssdState, lastText: String, responses: [String: String], finished: Bool,
-             reportNumber: Int?, createdAt: Date, updatedAt: Date) {
-            self.id = id
-            self.channel = channel
-            self.phone = phone
-            self.state = state
-            self.lastText = lastText
-            self.responses = responses
-            self.finished = finished
-            self.reportNumber = reportNumber
-            self.createdAt = createdAt
-            self.updatedAt = updatedAt
-        }
-
-        init(row: Row) {
-            id = row["session_id"]
-            channel = row["channel"]
-            phone = row["phone"]
-            state = (try? JSONDecoder().decode(UssdState.self, from: Data((row["state"] as String).utf8))) ?? UssdState()
-            lastText = row["last_text"]
-            responses = (try? JSONDecoder().decode([String: String].self, from: Data((row["responses"] as String).utf8))) ?? [:]
-            finished = row["finished"]
-            reportNumber = row["report_number"]
-            createdAt = row["created_at"]
-            updatedAt = row["updated_at"]
-        }
-
-        func save(_ db: Database) throws {
-            let state = String(decoding: try JSONEncoder().encode(self.state), as: UTF8.self)
-            let responses = String(decoding: try JSONEncoder().encode(self.responses), as: UTF8.self)
-            try db.execute(sql: """
-                INSERT INTO ussd_session (session_id, channel, phone, state, last_text, responses, finished, report_number, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(session_id) DO UPDATE SET state = excluded.state, last_text = excluded.last_text, responses = excluded.responses,
-                    finished = excluded.finished, report_number = excluded.report_number, updated_at = excluded.updated_at
-                """, arguments: [id, channel, phone, state, lastText, responses, finished, reportNumber, createdAt, updatedAt])
-        }
     }
 }

@@ -3,13 +3,19 @@ import Hummingbird
 import TiplineCore
 import TiplineProviders
 
-/// `/channels/<name>/ussd`: the Africa's Talking USSD protocol. A form `sessionId, serviceCode, phoneNumber,
-/// networkCode, text`; the answer is `text/plain`, `CON …` (show and wait) or `END …` (show and close).
+/// `/channels/<name>/ussd`: the Africa's Talking USSD protocol (``AfricasTalkingUssd`` checks and decodes each
+/// callback); the answer is `text/plain`, `CON …` (show and wait) or `END …` (show and close).
+///
+/// An unknown channel is 404; a request that fails the channel's token or source check is 403, one that is not the
+/// protocol's form 400 — each with its reason, and recorded in the channel log.
 struct UssdController {
     let channels: [String: Settings.UssdChannelSettings]
     let sessions: UssdSessions
     let channelLog: ChannelLogBuffer
     let clock: @Sendable () -> Date
+
+    /// The largest callback body read.
+    static let maxBodyBytes = 16384
 
     func addRoutes(to router: Router<TiplineRequestContext>) {
         router.post("channels/:channel/ussd", use: handle)
@@ -20,36 +26,66 @@ struct UssdController {
         let name = context.parameters.get("channel") ?? ""
         guard let channel = channels[name] else { throw HTTPError(.notFound, message: "no USSD channel named '\(name)'") }
         let started = ContinuousClock.now
-        if !channel.allowedSources.isEmpty, !channel.allowedSources.contains(context.remoteAddress?.ipAddress ?? "") {
-            throw HTTPError(.forbidden, message: "source address not allowed for this channel")
+        func record(_ status: Int, error: String?) {
+            channelLog.record(.init(at: clock(), channel: name, direction: "in", kind: "ussd", status: status,
+                                    latencyMS: (ContinuousClock.now - started).seconds * 1000, error: error))
         }
-        if channel.verifyRequests {
-            let given = request.headers[.init("X-Tipline-Token")!] ?? request.uri.queryParameters["token"].map(String.init) ?? ""
-            guard given == channel.webhookToken else { throw HTTPError(.forbidden, message: "missing or wrong webhook token") }
+        let webhook = try await Self.webhook(request, context: context)
+        let provider = channel.provider
+        let callback: UssdRequest
+        do {
+            try provider.verify(webhook)
+            callback = try provider.decode(webhook)
+        } catch {
+            record(error.status.rawValue, error: error.reason)
+            throw Self.reject(error)
         }
-        let body = try await request.body.collect(upTo: 16384)
-        guard (request.headers[.contentType] ?? "").hasPrefix("application/x-www-form-urlencoded") else {
-            throw HTTPError(.badRequest, message: "expected a form body (application/x-www-form-urlencoded)")
-        }
-        let form = FormBody.parse(String(buffer: body))
-        guard let session = form["sessionId"], !session.isEmpty else { throw HTTPError(.badRequest, message: "missing sessionId") }
-        guard let phone = form["phoneNumber"], !phone.isEmpty else { throw HTTPError(.badRequest, message: "missing phoneNumber") }
-        let answer = try await sessions.answer(.init(sessionID: session, serviceCode: form["serviceCode"] ?? channel.serviceCode, phone: phone,
-                                                     text: form["text"] ?? ""), channel: channel)
-        channelLog.record(.init(at: clock(), channel: name, direction: "in", kind: "ussd", status: 200,
-                                latencyMS: (ContinuousClock.now - started).seconds * 1000, error: nil))
+        let answer = try await sessions.answer(.init(sessionID: callback.sessionID, serviceCode: callback.serviceCode ?? channel.serviceCode,
+                                                     phone: callback.phoneNumber, text: callback.text), channel: channel)
+        record(200, error: nil)
         return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: answer)))
     }
 
-    /// The simulator plays a USSD session on the first USSD channel (form `From`, `Session`, `Text`).
+    /// The simulator plays a USSD session on the first USSD channel (form `From`, `Session`, `Text`), checked as that
+    /// channel's callbacks are (token, source address), so it is no way around them.
     @Sendable func simulate(_ request: Request, context: TiplineRequestContext) async throws -> Response {
         guard let channel = channels.values.sorted(by: { $0.name < $1.name }).first else {
             throw HTTPError(.notFound, message: "no USSD channel is enabled")
         }
-        let form = FormBody.parse(String(buffer: try await request.body.collect(upTo: 16384)))
+        let webhook = try await Self.webhook(request, context: context)
+        do {
+            try channel.provider.verify(webhook)
+        } catch {
+            throw Self.reject(error)
+        }
+        let form = FormBody.parse(String(decoding: webhook.body, as: UTF8.self))
         guard let from = form["From"], PhoneNumber.normalise(from) != nil else { throw HTTPError(.badRequest, message: "From must be a phone number") }
         let answer = try await sessions.answer(.init(sessionID: form["Session"] ?? "sim-" + from, serviceCode: channel.serviceCode, phone: from,
                                                      text: form["Text"] ?? ""), channel: channel)
         return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: answer)))
+    }
+
+    /// The request as the protocol adapter sees it.
+    static func webhook(_ request: Request, context: TiplineRequestContext) async throws -> WebhookRequest {
+        let body = try await request.body.collect(upTo: maxBodyBytes)
+        return WebhookRequest(method: request.method.rawValue, pathAndQuery: request.uri.string,
+                              headers: request.headers.map { (name: $0.name.canonicalName, value: $0.value) },
+                              body: Array(body.readableBytesView), sourceAddress: context.remoteAddress?.ipAddress)
+    }
+
+    /// The HTTP error for a refused callback, with its reason.
+    static func reject(_ error: WebhookError) -> HTTPError {
+        switch error.status {
+        case .forbidden: HTTPError(.forbidden, message: error.reason)
+        case .badRequest: HTTPError(.badRequest, message: error.reason)
+        case .payloadTooLarge: HTTPError(.contentTooLarge, message: error.reason)
+        }
+    }
+}
+
+extension Settings.UssdChannelSettings {
+    /// The protocol adapter that checks and decodes this channel's callbacks.
+    var provider: AfricasTalkingUssd {
+        AfricasTalkingUssd(verifyRequests: verifyRequests, webhookToken: webhookToken, allowedSources: allowedSources)
     }
 }

@@ -37,8 +37,8 @@ public final class EscalationService: Service, CustomStringConvertible {
     public func tick() async throws -> Int {
         let current = deployment.current
         let now = clock()
-        let steps = try await database.writer.write { db in
-            try Escalator(deployment: current, now: now).run(db)
+        let steps = try await database.write { store in
+            try CaseWorkflow(store: store, deployment: current, now: now).runDueTimers()
         }
         let count = steps.count
         for step in steps { metrics.escalation(step: step) }

@@ -9,6 +9,8 @@ public struct OutboundMessage: Codable, Sendable, Equatable, FetchableRecord, Mu
     /// `queued → sending → sent → delivered | failed`; `undeliverable` after the last try.
     public enum State: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
         case queued, sending, sent, delivered, failed, undeliverable
+        /// An alert that leaves inside another one (its `bundleID`): one SMS listing several cases.
+        case bundled
     }
 
     /// Why it is sent.
@@ -37,6 +39,8 @@ public struct OutboundMessage: Codable, Sendable, Equatable, FetchableRecord, Mu
     public var createdAt: Date
     public var sentAt: Date?
     public var updatedAt: Date
+    /// For a `bundled` alert: the outbox row whose SMS carries it.
+    public var bundleID: Int64?
 
     public init(channel: String, recipient: String, body: String, purpose: Purpose, reportNumber: Int?, at: Date) {
         let sms = SMSText(body)
@@ -65,6 +69,7 @@ public struct OutboundMessage: Codable, Sendable, Equatable, FetchableRecord, Mu
         case createdAt = "created_at"
         case sentAt = "sent_at"
         case updatedAt = "updated_at"
+        case bundleID = "bundle_id"
     }
 
     public enum Columns {
@@ -96,6 +101,15 @@ public struct OutboundMessage: Codable, Sendable, Equatable, FetchableRecord, Mu
         container["created_at"] = createdAt
         container["sent_at"] = sentAt
         container["updated_at"] = updatedAt
+        container["bundle_id"] = bundleID
+    }
+
+    /// Replaces the text, with its encoding and segment count.
+    public mutating func setBody(_ text: String) {
+        let sms = SMSText(text)
+        body = text
+        encoding = sms.encoding
+        segments = sms.segments
     }
 }
 

@@ -1,0 +1,244 @@
+import Foundation
+import TiplineCore
+import TiplineProviders
+
+/// `config/tipline.yaml`: the daemon's settings, with environment overrides and secrets resolved.
+enum SettingsFile {
+    static let knownKeys = ["server", "database", "timezone", "reference", "outbound_channel", "outbox", "channels", "secrets_file",
+                            "notify_reporter_on_close", "inbound", "retention"]
+
+    /// Credential keys that are secrets: only from the environment or the secrets file, never from the config file.
+    static let secretKeys = ["auth_token", "api_key", "api_secret", "api_key_secret", "signature_secret", "webhook_token", "api_token"]
+
+    static let plainCredentialKeys = ["account_sid", "username", "api_key_sid", "signature_method"]
+
+    /// What each provider needs, and which of it is secret.
+    static func requiredCredentials(_ provider: ProviderKind, verify: Bool) -> [String] {
+        switch provider {
+        case .twilio: ["account_sid", "auth_token"]
+        case .africastalking: ["username", "api_key"] + (verify ? ["webhook_token"] : [])
+        case .vonage: ["api_key", "api_secret"] + (verify ? ["signature_secret"] : [])
+        case .generic: ["api_token"] + (verify ? ["webhook_token"] : [])
+        case .simulator: []
+        }
+    }
+
+    /// Reads the settings at `path`, noting every problem; nil when the file cannot be read as YAML at all (then
+    /// nothing says where the other files are).
+    static func read(path: String, environment: [String: String], problems: inout ConfigProblems) -> Settings? {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            problems.add(ConfigError(file: path, key: "", problem: "cannot be read (\(error.localizedDescription))",
+                                     fix: "pass --config PATH or set TIPLINE_CONFIG"))
+            return nil
+        }
+        let yaml: YAMLReader
+        do {
+            yaml = try YAMLReader(file: path, text: text, environment: environment, environmentPrefix: "TIPLINE")
+        } catch {
+            problems.add(error)
+            return nil
+        }
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        func resolve(_ relative: String) -> String {
+            relative.hasPrefix("/") ? relative : folder.appendingPathComponent(relative).standardizedFileURL.path
+        }
+
+        let topLevel = problems.value([]) { try yaml.keys("") }
+        for key in topLevel where !knownKeys.contains(key) {
+            problems.add(yaml.error(key, "unknown setting (known: \(knownKeys.joined(separator: ", ")))"))
+        }
+
+        // MARK: - Server and time
+
+        let host = problems.value("127.0.0.1") { try yaml.string("server.host", default: "127.0.0.1") }
+        let port = problems.value(8080) { try yaml.int("server.port", default: 8080, range: 0...65535) }
+        let defaultURL = "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)"
+        let publicURL = problems.value(defaultURL) { try yaml.string("server.public_url", default: defaultURL) }
+        let url = URL(string: publicURL)
+        if url == nil || !["http", "https"].contains(url?.scheme ?? "") || url?.host == nil {
+            problems.add(yaml.error("server.public_url", "must be an http:// or https:// URL, not '\(publicURL)'"))
+        }
+        let timeZoneName = problems.value("Asia/Ho_Chi_Minh") { try yaml.string("timezone", default: "Asia/Ho_Chi_Minh") }
+        var timeZone = TimeZone(secondsFromGMT: 0)!
+        if let zone = TimeZone(identifier: timeZoneName) {
+            timeZone = zone
+        } else {
+            problems.add(yaml.error("timezone", "'\(timeZoneName)' is not a time zone name (for example Asia/Ho_Chi_Minh)"))
+        }
+
+        var outbox = Settings.OutboxSettings()
+        outbox.maxAttempts = problems.value(8) { try yaml.int("outbox.max_attempts", default: 8, range: 1...100) }
+        outbox.baseDelay = problems.value(5) { try yaml.double("outbox.base_delay_seconds", default: 5, range: 0.01...3600) }
+        outbox.maxDelay = problems.value(900) { try yaml.double("outbox.max_delay_seconds", default: 900, range: 0.01...86400) }
+        outbox.concurrency = problems.value(8) { try yaml.int("outbox.concurrency", default: 8, range: 1...256) }
+        outbox.segmentsPerSecond = problems.value(20) { try yaml.double("outbox.segments_per_second", default: 20, range: 0.01...10000) }
+        outbox.sendTimeout = problems.value(15) { try yaml.double("outbox.send_timeout_seconds", default: 15, range: 0.1...300) }
+
+        // MARK: - Channels
+
+        // Secrets file: YAML `channels: {NAME: {KEY: value}}`, kept outside git.
+        var secrets: YAMLReader?
+        let secretsPath = problems.value(nil) { try yaml.string("secrets_file") }
+        if let secretsPath, !secretsPath.isEmpty {
+            let resolved = resolve(secretsPath)
+            do {
+                let secretsText = try String(contentsOfFile: resolved, encoding: .utf8)
+                secrets = try YAMLReader(file: resolved, text: secretsText)
+            } catch let error as ConfigError {
+                problems.add(error)
+            } catch {
+                problems.add(yaml.error("secrets_file", "cannot read '\(resolved)': \(error.localizedDescription)"))
+            }
+        }
+        let source = CredentialSource(environment: environment, secrets: secrets)
+
+        var channels: [String: ChannelSettings] = [:]
+        var ussdChannels: [String: Settings.UssdChannelSettings] = [:]
+        // Enabled channels that have a problem: not reported again as unknown where another setting names them.
+        var faulty = Set<String>()
+        let channelNames = problems.value([]) { try yaml.keys("channels") }
+        for name in channelNames {
+            let base = "channels.\(name)"
+            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+                problems.add(yaml.error(base, "channel names may use letters, digits, - and _ only"))
+                continue
+            }
+            let enabled = problems.value(true) { try yaml.bool("\(base).enabled", default: true) }
+            guard enabled else { continue }
+            let before = problems.count
+            if (try? yaml.string("\(base).provider")) == "ussd" {
+                ussdChannels[name] = ussdChannel(name, yaml: yaml, credentials: source, problems: &problems)
+            } else if let channel = smsChannel(name, yaml: yaml, credentials: source, publicURL: publicURL, problems: &problems) {
+                channels[name] = channel
+            }
+            if problems.count > before { faulty.insert(name) }
+        }
+        let enabledList = channels.keys.sorted().joined(separator: ", ")
+        let outboundChannel = problems.value(channels.keys.sorted().first ?? "") {
+            try yaml.string("outbound_channel", default: channels.keys.sorted().first ?? "")
+        }
+        for name in ussdChannels.keys.sorted() {
+            guard var ussd = ussdChannels[name] else { continue }
+            if ussd.smsChannel.isEmpty { ussd.smsChannel = outboundChannel }
+            if channels[ussd.smsChannel] == nil, !faulty.contains(ussd.smsChannel), !ussd.smsChannel.isEmpty {
+                problems.add(yaml.error("channels.\(name).sms_channel", "'\(ussd.smsChannel)' is not an enabled SMS channel (enabled: \(enabledList))"))
+            }
+            ussdChannels[name] = ussd
+        }
+        if channels[outboundChannel] == nil, !faulty.contains(outboundChannel) {
+            if channels.isEmpty, faulty.isEmpty {
+                problems.add(yaml.error("outbound_channel", "no channel is enabled: enable one under channels"))
+            } else if !channels.isEmpty {
+                problems.add(yaml.error("outbound_channel", "'\(outboundChannel)' is not an enabled channel (enabled: \(enabledList))"))
+            }
+        }
+
+        // MARK: - Storage, reference files, retention
+
+        return Settings(
+            configPath: path, host: host, port: port, publicURL: publicURL,
+            maxBodyBytes: problems.value(65536) { try yaml.int("server.max_body_bytes", default: 65536, range: 1024...10_485_760) },
+            databasePath: resolve(problems.value("../data/tipline.sqlite") { try yaml.string("database.path", default: "../data/tipline.sqlite") }),
+            durableDatabase: (problems.value("full") { try yaml.string("database.synchronous", default: "full") }) != "normal",
+            timeZone: timeZone,
+            areasPath: resolve(problems.value("areas.csv") { try yaml.string("reference.areas", default: "areas.csv") }),
+            placesPath: resolve(problems.value("places.csv") { try yaml.string("reference.places", default: "places.csv") }),
+            rosterPath: resolve(problems.value("roster.yaml") { try yaml.string("reference.roster", default: "roster.yaml") }),
+            repliesPath: resolve(problems.value("replies.yaml") { try yaml.string("reference.replies", default: "replies.yaml") }),
+            escalationPath: resolve(problems.value("escalation.yaml") { try yaml.string("reference.escalation", default: "escalation.yaml") }),
+            outboundChannel: outboundChannel, outbox: outbox, channels: channels, ussdChannels: ussdChannels,
+            notifyReporterOnClose: problems.value(true) { try yaml.bool("notify_reporter_on_close", default: true) },
+            concatWait: problems.value(60) { try yaml.double("inbound.concat_wait_seconds", default: 60, range: 1...3600) },
+            channelLogDays: problems.value(30) { try yaml.int("retention.channel_log_days", default: 30, range: 1...3650) },
+            closedCaseDays: problems.value(365) { try yaml.int("retention.closed_case_days", default: 365, range: 1...36500) },
+            auditLogDays: problems.value(730) { try yaml.int("retention.audit_log_days", default: 730, range: 1...36500) },
+            ussdPath: resolve(problems.value("ussd.yaml") { try yaml.string("reference.ussd", default: "ussd.yaml") }),
+            vocabularyPath: resolve(problems.value("vocabulary.yaml") { try yaml.string("reference.vocabulary", default: "vocabulary.yaml") })
+        )
+    }
+
+    /// Where a channel's secrets come from: the environment first, then the secrets file.
+    struct CredentialSource {
+        let environment: [String: String]
+        let secrets: YAMLReader?
+
+        func value(channel: String, key: String) -> String? {
+            environment[Settings.envName(channel, key)] ?? secrets?.node("channels.\(channel).\(key)")?.scalar?.string
+        }
+    }
+
+    /// An SMS channel; nil when its provider is missing or unknown (then nothing else about it can be checked).
+    static func smsChannel(_ name: String, yaml: YAMLReader, credentials source: CredentialSource, publicURL: String,
+                           problems: inout ConfigProblems) -> ChannelSettings? {
+        let base = "channels.\(name)"
+        let providers = ProviderKind.allCases.map(\.rawValue).joined(separator: ", ")
+        guard yaml.node("\(base).provider") != nil else {
+            problems.add(yaml.error(base, "needs a provider: one of \(providers)"))
+            return nil
+        }
+        guard let provider = problems.attempt({ try yaml.choice("\(base).provider", default: ProviderKind.simulator) }) else { return nil }
+        let number = problems.value("") { try yaml.requiredString("\(base).number", hint: "the number or short code this channel sends from") }
+        let verify = problems.value(provider != .simulator) { try yaml.bool("\(base).verify_requests", default: provider != .simulator) }
+        var baseURL = publicURL.trimmingSuffix("/") + "/simulator"
+        if provider != .simulator {
+            baseURL = problems.value("") { try yaml.requiredString("\(base).base_url", hint: "the provider API's base URL") }
+        }
+        var credentials: [String: String] = [:]
+        for key in plainCredentialKeys {
+            if let value = problems.value(nil, { try yaml.string("\(base).\(key)") }) { credentials[key] = value }
+        }
+        for key in secretKeys {
+            if yaml.node("\(base).\(key)") != nil {
+                problems.add(yaml.error("\(base).\(key)", "is a secret and must not be in the config file",
+                                        fix: "set \(Settings.envName(name, key)) or put it in secrets_file"))
+            }
+            if let value = source.value(channel: name, key: key) { credentials[key] = value }
+        }
+        if provider == .simulator {
+            credentials["account_sid"] = credentials["account_sid"] ?? "ACsimulator"
+            credentials["auth_token"] = credentials["auth_token"] ?? "simulator"
+        }
+        for key in requiredCredentials(provider, verify: verify) where (credentials[key] ?? "").isEmpty {
+            let how = secretKeys.contains(key) ? "set \(Settings.envName(name, key)) or put it in secrets_file" : "add \(key) under \(base)"
+            problems.add(ConfigError(file: yaml.file, line: yaml.line(of: base), key: "\(base).\(key)",
+                                     problem: "the \(provider.rawValue) channel needs \(key)", fix: "\(how) (or set enabled: false)"))
+        }
+        return ChannelSettings(
+            name: name, provider: provider, number: number, baseURL: baseURL, credentials: credentials,
+            publicURL: publicURL, verifyRequests: verify,
+            allowedSources: problems.value([]) { try yaml.stringList("\(base).allowed_sources") }
+        )
+    }
+
+    /// A USSD channel (Africa's Talking protocol). Its requests are verified unless `verify_requests: false`, by the
+    /// webhook token, the source allow-list, or both — at least one of them must be set.
+    static func ussdChannel(_ name: String, yaml: YAMLReader, credentials source: CredentialSource,
+                            problems: inout ConfigProblems) -> Settings.UssdChannelSettings {
+        let base = "channels.\(name)"
+        let tokenVariable = Settings.envName(name, "webhook_token")
+        if yaml.node("\(base).webhook_token") != nil {
+            problems.add(yaml.error("\(base).webhook_token", "is a secret and must not be in the config file",
+                                    fix: "set \(tokenVariable) or put it in secrets_file"))
+        }
+        let verify = problems.value(true) { try yaml.bool("\(base).verify_requests", default: true) }
+        let token = source.value(channel: name, key: "webhook_token").flatMap { $0.isEmpty ? nil : $0 }
+        let allowedSources = problems.value([]) { try yaml.stringList("\(base).allowed_sources") }
+        if verify, token == nil, allowedSources.isEmpty {
+            let key = "\(base).verify_requests"
+            problems.add(ConfigError(
+                file: yaml.file, line: yaml.line(of: key) ?? yaml.line(of: base), key: key,
+                problem: "is on, but the channel has neither a webhook token nor allowed_sources to check requests against",
+                fix: "set \(tokenVariable) (or webhook_token in secrets_file), list the aggregator's addresses under allowed_sources, "
+                    + "or set verify_requests: false"))
+        }
+        return Settings.UssdChannelSettings(
+            name: name,
+            serviceCode: problems.value("*123#") { try yaml.string("\(base).service_code", default: "*123#") },
+            smsChannel: problems.value("") { try yaml.string("\(base).sms_channel", default: "") },
+            sessionTimeout: problems.value(180) { try yaml.double("\(base).session_timeout_seconds", default: 180, range: 10...3600) },
+            verifyRequests: verify, webhookToken: token, allowedSources: allowedSources)
+    }
+}

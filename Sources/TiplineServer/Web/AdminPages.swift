@@ -1,0 +1,205 @@
+import Foundation
+import Hummingbird
+import TiplineStore
+
+/// `duty.mustache`: who is on duty now, per commune, province and hotline.
+struct DutyPage: WebPage {
+    static let template = "duty"
+
+    /// A commune some officer covers, and who is on duty there.
+    struct AreaRow {
+        let name: String
+        let code: String
+        let people: String
+    }
+
+    let title = "On duty"
+    let at: String
+    let areas: [AreaRow]
+    let supervisors: String
+    let hotline: String
+}
+
+extension DutyPage {
+    init(_ board: DutyBoard, at: String) {
+        // "Name (phone), …", or a dash for nobody.
+        func names(_ people: [DutyBoard.Person]) -> String {
+            people.isEmpty ? "—" : people.map { "\($0.name) (\($0.phone))" }.joined(separator: ", ")
+        }
+        self.init(at: at, areas: board.areas.map { AreaRow(name: $0.areaName, code: $0.areaCode, people: names($0.onDuty)) },
+                  supervisors: names(board.supervisors), hotline: names(board.hotline))
+    }
+}
+
+/// `rows.mustache`: a plain table under a heading — the channel log and the audit log.
+struct TablePage: WebPage {
+    static let template = "rows"
+
+    struct Row {
+        let cells: [String]
+    }
+
+    let title: String
+    let columns: [String]
+    let rows: [Row]
+}
+
+/// `access.mustache`: API tokens and sign-in accounts, for admins.
+struct AccessPage: WebPage {
+    static let template = "access"
+
+    struct Token {
+        let id: Int64
+        let name: String
+        let role: String
+        let officer: String
+        let created: String
+        /// "active", or when it was revoked.
+        let state: String
+        /// Whether it can still be revoked.
+        let active: Bool
+    }
+
+    struct Account {
+        let name: String
+        let role: String
+        let officer: String
+        /// "until …" while locked out, else empty.
+        let locked: String
+        let isLocked: Bool
+    }
+
+    let title = "Access"
+    /// A token just made: shown once, never stored.
+    let newToken: String?
+    let error: String?
+    let roles: [String]
+    let tokens: [Token]
+    let users: [Account]
+}
+
+/// The on-duty board for everyone; the channel log, the audit log, tokens and accounts for admins only.
+extension WebController {
+    @Sendable func duty(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        let staff = try staff(context)
+        let overrides = try await database.dutyOverrides(now: clock())
+        let board = DutyBoard.now(deployment.current, at: clock(), overrides: overrides, staff: staff)
+        return render(DutyPage(board, at: local(clock())), context: context)
+    }
+
+    func adminOnly(_ context: TiplineRequestContext) throws -> StaffIdentity {
+        let staff = try staff(context)
+        guard staff.role == .admin else { throw HTTPError(.forbidden, message: "admins only") }
+        return staff
+    }
+
+    @Sendable func channelLogPage(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        _ = try adminOnly(context)
+        try await channelLog.flush(to: database)
+        let entries = try await database.channelLog(channel: nil, since: nil, limit: 300)
+        let rows = entries.map { entry in
+            TablePage.Row(cells: [local(entry.at), entry.channel, entry.direction, entry.kind, entry.status.map(String.init) ?? "-",
+                                  entry.latencyMS.map { String(format: "%.1f", $0) } ?? "-", entry.error ?? ""])
+        }
+        return render(TablePage(title: "Channel log", columns: ["at", "channel", "dir", "kind", "status", "ms", "error"], rows: rows),
+                      context: context)
+    }
+
+    @Sendable func audit(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        _ = try adminOnly(context)
+        let entries = try await database.auditLog(limit: 500)
+        let rows = entries.map { entry in
+            TablePage.Row(cells: [local(entry.at), entry.actor, entry.role, entry.action, entry.target ?? "", entry.detail ?? ""])
+        }
+        return render(TablePage(title: "Audit log", columns: ["at", "who", "role", "action", "target", "detail"], rows: rows),
+                      context: context)
+    }
+
+    // MARK: - Tokens and accounts
+
+    func accessPage(_ context: TiplineRequestContext, newToken: String? = nil, error: String? = nil,
+                    status: HTTPResponse.Status = .ok) async throws -> Response {
+        let tokens = try await database.tokens()
+        let users = try await database.users()
+        let now = clock()
+        let page = AccessPage(
+            newToken: newToken, error: error, roles: StaffIdentity.Role.allCases.map(\.rawValue),
+            tokens: tokens.map { token in
+                AccessPage.Token(id: token.id, name: token.name, role: token.role, officer: token.officerID ?? "", created: local(token.createdAt),
+                                 state: token.revokedAt.map { "revoked " + local($0) } ?? "active", active: token.revokedAt == nil)
+            },
+            users: users.map { user in
+                let lockedUntil = user.lockedUntil.flatMap { $0 > now ? $0 : nil }
+                return AccessPage.Account(name: user.identity.name, role: user.identity.role.rawValue, officer: user.identity.officerID ?? "",
+                                          locked: lockedUntil.map { "until " + local($0) } ?? "", isLocked: lockedUntil != nil)
+            })
+        return render(page, context: context, status: status)
+    }
+
+    @Sendable func access(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        _ = try adminOnly(context)
+        return try await accessPage(context)
+    }
+
+    /// The role and officer of a new token or account, checked against the roster.
+    func roleAndOfficer(_ values: [String: String]) throws -> (StaffIdentity.Role, String?) {
+        guard let role = values["role"].flatMap(StaffIdentity.Role.init(rawValue:)) else {
+            throw CaseActions.Failure.invalid("role: one of hotline, officer, admin")
+        }
+        let officer = values["officer"].flatMap { $0.isEmpty ? nil : $0 }
+        if role == .officer, officer.flatMap(deployment.current.roster.officer(id:)) == nil {
+            throw CaseActions.Failure.invalid("officer: the officer role needs an officer id of the roster")
+        }
+        return (role, officer)
+    }
+
+    @Sendable func createToken(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        let admin = try adminOnly(context)
+        let values = try await form(request)
+        let name = (values["name"] ?? "").trimmingCharacters(in: .whitespaces)
+        do {
+            guard !name.isEmpty else { throw CaseActions.Failure.invalid("name: who or what uses the token") }
+            let (role, officer) = try roleAndOfficer(values)
+            let token = StaffAuth.newToken()
+            _ = try await database.insertToken(name: name, role: role, officerID: officer, hash: StaffAuth.hash(token: token), now: clock())
+            try await database.audit(admin, action: "token_create", target: name, detail: role.rawValue, now: clock())
+            return try await accessPage(context, newToken: token)
+        } catch CaseActions.Failure.invalid(let reason) {
+            return try await accessPage(context, error: reason, status: .badRequest)
+        }
+    }
+
+    @Sendable func revokeToken(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        let admin = try adminOnly(context)
+        let id = try await form(request)["id"] ?? ""
+        _ = try await database.revokeToken(id, now: clock())
+        try await database.audit(admin, action: "token_revoke", target: id, now: clock())
+        return redirect("/admin/access")
+    }
+
+    @Sendable func createUser(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        let admin = try adminOnly(context)
+        let values = try await form(request)
+        let name = (values["name"] ?? "").trimmingCharacters(in: .whitespaces)
+        do {
+            guard !name.isEmpty else { throw CaseActions.Failure.invalid("name: the sign-in name") }
+            guard (values["password"] ?? "").count >= 10 else { throw CaseActions.Failure.invalid("password: at least 10 characters") }
+            let (role, officer) = try roleAndOfficer(values)
+            guard try await database.user(named: name) == nil else { throw CaseActions.Failure.invalid("name: '\(name)' is taken") }
+            try await database.insertUser(name: name, role: role, officerID: officer, passwordHash: try StaffAuth.hash(password: values["password"]!),
+                                          now: clock())
+            try await database.audit(admin, action: "user_create", target: name, detail: role.rawValue, now: clock())
+            return redirect("/admin/access")
+        } catch CaseActions.Failure.invalid(let reason) {
+            return try await accessPage(context, error: reason, status: .badRequest)
+        }
+    }
+
+    @Sendable func unlockUser(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        let admin = try adminOnly(context)
+        let name = try await form(request)["name"] ?? ""
+        _ = try await database.unlockUser(name: name)
+        try await database.audit(admin, action: "user_unlock", target: name, now: clock())
+        return redirect("/admin/access")
+    }
+}

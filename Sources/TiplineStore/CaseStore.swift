@@ -1,0 +1,327 @@
+import Foundation
+import GRDB
+import TiplineCore
+
+/// The storage operations of the case workflow, inside one write transaction.
+///
+/// Every SQL statement that the intake, the officers' commands, the staff actions and the escalation timers run lives
+/// here: callers in `TiplineServer` see records and answers, never SQL or a GRDB type. A `CaseStore` exists only
+/// for the length of one ``AppDatabase/write(_:)`` or ``WriteBatcher/write(_:)`` closure.
+public struct CaseStore {
+    let db: Database
+
+    init(_ db: Database) { self.db = db }
+
+    // MARK: - Inbound messages
+
+    /// Stores an inbound message exactly once per provider message id; false when the provider sent it before
+    /// (a retry, even one racing the first delivery).
+    public func insertOnce(_ message: inout InboundMessage) throws -> Bool {
+        try message.insert(db, onConflict: .ignore)
+        return db.changesCount == 1 && message.id != nil
+    }
+
+    /// Records which report an inbound message opened or touched; `reported` when it reported the case (its sender
+    /// is then one of the case's reporters) rather than being a command about it.
+    public func link(inbound id: Int64?, to report: Int, reported: Bool) throws {
+        guard let id else { return }
+        try db.execute(sql: "UPDATE inbound_message SET report_number = ?, reported = ? WHERE id = ?", arguments: [report, reported, id])
+    }
+
+    /// Whether `phone` reported this case: its first reporter, or a sender whose message was merged into it.
+    public func isReporter(_ phone: String, of report: Report) throws -> Bool {
+        if report.reporter == phone { return true }
+        guard let number = report.number else { return false }
+        let statement = try db.cachedStatement(sql: """
+            SELECT 1 FROM inbound_message WHERE report_number = ? AND sender = ? AND reported = 1
+            UNION ALL SELECT 1 FROM ussd_session WHERE report_number = ? AND phone = ? LIMIT 1
+            """)
+        return try Bool.fetchOne(statement, arguments: [number, phone, number, phone]) ?? false
+    }
+
+    // MARK: - Reports and their timeline
+
+    public func report(_ number: Int) throws -> Report? {
+        guard let report = try Report.fetchOne(db, key: number), report.kind != .command else { return nil }
+        return report
+    }
+
+    public func insert(_ report: inout Report) throws {
+        try report.insert(db)
+    }
+
+    public func update(_ report: Report) throws {
+        try report.update(db)
+    }
+
+    public func addEvent(_ number: Int, at: Date, kind: String, actor: String?, detail: String?) throws {
+        var event = ReportEvent(reportNumber: number, at: at, kind: kind, actor: actor, detail: detail)
+        try event.insert(db)
+    }
+
+    /// The newest open case about a child: same folded name, an age in `ages`, same commune, received since `since`.
+    public func sameChildCase(areaCode: String, childKey: String, ages: ClosedRange<Int>, since: Date) throws -> Report? {
+        let statement = try db.cachedStatement(sql: """
+            SELECT * FROM report WHERE area_code = ? AND child_key = ? AND status IN ('open', 'acknowledged', 'home')
+                AND received_at >= ? AND json_extract(parsed, '$.child.age') BETWEEN ? AND ?
+            ORDER BY number DESC LIMIT 1
+            """)
+        return try Report.fetchOne(statement, arguments: [areaCode, childKey, since, ages.lowerBound, ages.upperBound])
+    }
+
+    /// Tips and alerts from one commune to one destination since a date: how many, and the latest four numbers.
+    public func reportsGoing(from areaCode: String, to destinationCode: String, since: Date) throws -> (count: Int, latest: [Int]) {
+        try group("area_code = ? AND destination_code = ? AND received_at >= ? AND kind IN ('tip', 'alert')", [areaCode, destinationCode, since])
+    }
+
+    /// Reports naming one companion's phone since a date: how many, and the latest four numbers.
+    public func reportsNaming(companionPhone: String, since: Date) throws -> (count: Int, latest: [Int]) {
+        try group("companion_phone = ? AND received_at >= ?", [companionPhone, since])
+    }
+
+    /// Indexed queries: these run on every tip.
+    private func group(_ condition: String, _ arguments: StatementArguments) throws -> (count: Int, latest: [Int]) {
+        let count = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM report WHERE \(condition)"), arguments: arguments) ?? 0
+        guard count >= 2 else { return (count, []) }
+        let numbers = try Int.fetchAll(db.cachedStatement(sql: "SELECT number FROM report WHERE \(condition) ORDER BY number DESC LIMIT 4"),
+                                       arguments: arguments)
+        return (count, numbers.reversed())
+    }
+
+    /// When a group warning with this key last went out.
+    public func lastGroupWarning(key: String) throws -> Date? {
+        try Date.fetchOne(db.cachedStatement(sql: "SELECT at FROM cluster_alert WHERE key = ?"), arguments: [key])
+    }
+
+    public func recordGroupWarning(key: String, at: Date, reports: String) throws {
+        try db.execute(sql: "INSERT OR REPLACE INTO cluster_alert (key, at, reports) VALUES (?, ?, ?)", arguments: [key, at, reports])
+    }
+
+    /// Open cases an officer holds or covers, urgent first, newest first.
+    public func openCases(heldBy officerID: String, areas: [String], provinces: [String], limit: Int) throws -> [Report] {
+        try Report
+            .filter([Report.Status.open, .acknowledged, .home].contains(Report.Columns.status))
+            .filter(Report.Columns.assignedTo == officerID || areas.contains(Report.Columns.areaCode)
+                    || provinces.contains(Report.Columns.provinceCode))
+            .order(Report.Columns.urgent.desc, Report.Columns.number.desc)
+            .limit(limit)
+            .fetchAll(db)
+    }
+
+    /// Cases whose escalation or reminder timer is due.
+    public func dueTimers(now: Date, limit: Int) throws -> [Report] {
+        try Report
+            .filter(Report.Columns.nextEscalationAt <= now)
+            .filter([Report.Status.open, .acknowledged, .home].contains(Report.Columns.status))
+            .filter(Report.Columns.callNow == false)
+            .order(Report.Columns.nextEscalationAt)
+            .limit(limit)
+            .fetchAll(db)
+    }
+
+    // MARK: - Outbox
+
+    public func enqueue(_ message: inout OutboundMessage) throws {
+        try message.insert(db)
+    }
+
+    public func update(_ message: OutboundMessage) throws {
+        try message.update(db)
+    }
+
+    /// The numbers that were sent an alert about a report (by routing, escalation or reassignment).
+    public func alertedRecipients(report number: Int) throws -> Set<String> {
+        let statement = try db.cachedStatement(sql: "SELECT DISTINCT recipient FROM outbox WHERE report_number = ? AND purpose = 'alert'")
+        return Set(try String.fetchAll(statement, arguments: [number]))
+    }
+
+    /// Whether `phone` was sent an alert about a report.
+    public func wasAlerted(_ phone: String, report number: Int) throws -> Bool {
+        let statement = try db.cachedStatement(sql: "SELECT 1 FROM outbox WHERE report_number = ? AND purpose = 'alert' AND recipient = ? LIMIT 1")
+        return try Bool.fetchOne(statement, arguments: [number, phone]) ?? false
+    }
+
+    /// The reports of the latest alerts to `phone`, newest first (a bare `NHAN` takes the first one still open).
+    public func recentlyAlertedReports(to phone: String, since: Date, limit: Int = 20) throws -> [Int] {
+        let statement = try db.cachedStatement(sql: """
+            SELECT report_number FROM outbox WHERE recipient = ? AND purpose = 'alert' AND report_number IS NOT NULL AND created_at >= ?
+            ORDER BY id DESC LIMIT ?
+            """)
+        return try Int.fetchAll(statement, arguments: [phone, since, limit])
+    }
+
+    /// The newest alert to `phone` created since a date that is not yet on its way (held for bundling or quiet hours).
+    public func heldAlert(to phone: String, channel: String, now: Date) throws -> OutboundMessage? {
+        let statement = try db.cachedStatement(sql: """
+            SELECT * FROM outbox WHERE recipient = ? AND channel = ? AND purpose = 'alert' AND state = 'queued' AND attempts = 0
+                AND next_attempt_at > ? ORDER BY id DESC LIMIT 1
+            """)
+        return try OutboundMessage.fetchOne(statement, arguments: [phone, channel, now])
+    }
+
+    /// The reports of the alerts bundled into an outbox row, in the order they joined it.
+    public func bundleMembers(_ id: Int64) throws -> [Int] {
+        let statement = try db.cachedStatement(sql: "SELECT report_number FROM outbox WHERE bundle_id = ? AND report_number IS NOT NULL ORDER BY id")
+        return try Int.fetchAll(statement, arguments: [id])
+    }
+
+    /// When an alert to `phone` was last queued to leave (its first attempt time), if since `since`.
+    public func lastAlertDue(to phone: String, since: Date) throws -> Date? {
+        let statement = try db.cachedStatement(sql: """
+            SELECT MAX(next_attempt_at) FROM outbox WHERE recipient = ? AND purpose = 'alert' AND created_at >= ? AND state != 'bundled'
+            """)
+        return try Date.fetchOne(statement, arguments: [phone, since])
+    }
+
+    // MARK: - Opt-out and duty
+
+    public func isOptedOut(_ phone: String) throws -> Bool {
+        try AppDatabase.isOptedOut(db, phone: phone)
+    }
+
+    public func setOptOut(_ phone: String, optedOut: Bool, at: Date) throws {
+        try AppDatabase.setOptOut(db, phone: phone, optedOut: optedOut, at: at)
+    }
+
+    public func dutyOverrides(now: Date) throws -> (on: Set<String>, off: Set<String>) {
+        try AppDatabase.dutyOverrides(db, now: now)
+    }
+
+    public func setDutyOverride(officerID: String, onDuty: Bool, until: Date) throws {
+        try AppDatabase.setDutyOverride(db, officerID: officerID, onDuty: onDuty, until: until)
+    }
+
+    // MARK: - Audit
+
+    /// An entry in the audit log (who did or tried what); never a child's detail.
+    public func audit(actor: String, role: String, action: String, target: String?, detail: String?, at: Date) throws {
+        try db.execute(sql: "INSERT INTO audit_log (at, actor, role, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                       arguments: [at, actor, role, action, target, detail])
+    }
+
+    // MARK: - Long messages in parts
+
+    /// Stores one part, exactly once per provider message id; false for a retried part.
+    public func insertPart(channel: String, sender: String, reference: String, total: Int, number: Int, text: String,
+                           providerMessageID: String, at: Date) throws -> Bool {
+        try db.execute(sql: """
+            INSERT OR IGNORE INTO inbound_part (channel, sender, reference, total, number, text, received_at, provider_message_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [channel, sender, reference, total, number, text, at, providerMessageID])
+        return db.changesCount == 1
+    }
+
+    /// One part of a long message, as stored.
+    public struct Part: Sendable {
+        public var number: Int
+        public var text: String
+        public var providerMessageID: String
+    }
+
+    /// The parts of one message not yet assembled, one per part number, in order.
+    public func pendingParts(channel: String, sender: String, reference: String) throws -> [Part] {
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT number, text, provider_message_id FROM inbound_part
+            WHERE channel = ? AND sender = ? AND reference = ? AND assembled = 0 ORDER BY number, id
+            """, arguments: [channel, sender, reference])
+        var parts: [Part] = []
+        for row in rows {
+            let part = Part(number: row["number"], text: row["text"], providerMessageID: row["provider_message_id"])
+            if parts.last?.number != part.number { parts.append(part) } // a part repeated under another id counts once
+        }
+        return parts
+    }
+
+    /// Marks a message's parts assembled: kept (so a provider's late retry of a part is still known) until retention.
+    public func markPartsAssembled(channel: String, sender: String, reference: String) throws {
+        try db.execute(sql: "UPDATE inbound_part SET assembled = 1 WHERE channel = ? AND sender = ? AND reference = ? AND assembled = 0",
+                       arguments: [channel, sender, reference])
+    }
+
+    /// Messages whose first part arrived before `cutoff` and which are still incomplete.
+    public func staleParts(before cutoff: Date) throws -> [(channel: String, sender: String, reference: String)] {
+        try Row.fetchAll(db, sql: """
+            SELECT channel, sender, reference FROM inbound_part WHERE assembled = 0
+            GROUP BY channel, sender, reference HAVING MIN(received_at) < ?
+            """, arguments: [cutoff])
+            .map { (channel: $0["channel"], sender: $0["sender"], reference: $0["reference"]) }
+    }
+
+    // MARK: - USSD sessions
+
+    public func ussdSession(id: String) throws -> UssdSessionRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM ussd_session WHERE session_id = ?", arguments: [id]).map(UssdSessionRecord.init(row:))
+    }
+
+    /// Sessions not finished, oldest first.
+    public func unfinishedUssdSessions(limit: Int = 500) throws -> [UssdSessionRecord] {
+        try Row.fetchAll(db, sql: "SELECT * FROM ussd_session WHERE finished = 0 ORDER BY updated_at LIMIT ?", arguments: [limit])
+            .map(UssdSessionRecord.init(row:))
+    }
+
+    public func save(_ session: UssdSessionRecord) throws {
+        let state = String(decoding: try JSONEncoder().encode(session.state), as: UTF8.self)
+        let responses = String(decoding: try JSONEncoder().encode(session.responses), as: UTF8.self)
+        try db.execute(sql: """
+            INSERT INTO ussd_session (session_id, channel, phone, state, last_text, responses, finished, report_number, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(session_id) DO UPDATE SET state = excluded.state, last_text = excluded.last_text, responses = excluded.responses,
+                finished = excluded.finished, report_number = excluded.report_number, updated_at = excluded.updated_at
+            """, arguments: [session.id, session.channel, session.phone, state, session.lastText, responses, session.finished,
+                             session.reportNumber, session.createdAt, session.updatedAt])
+    }
+}
+
+/// One USSD session: its menu state and every answer given, so a replayed request gets the same answer.
+public struct UssdSessionRecord: Sendable {
+    public var id: String
+    public var channel: String
+    public var phone: String
+    public var state: UssdState
+    public var lastText: String
+    public var responses: [String: String]
+    public var finished: Bool
+    public var reportNumber: Int?
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(id: String, channel: String, phone: String, state: UssdState, lastText: String, responses: [String: String],
+                finished: Bool, reportNumber: Int?, createdAt: Date, updatedAt: Date) {
+        self.id = id
+        self.channel = channel
+        self.phone = phone
+        self.state = state
+        self.lastText = lastText
+        self.responses = responses
+        self.finished = finished
+        self.reportNumber = reportNumber
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    init(row: Row) {
+        id = row["session_id"]
+        channel = row["channel"]
+        phone = row["phone"]
+        state = (try? JSONDecoder().decode(UssdState.self, from: Data((row["state"] as String).utf8))) ?? UssdState()
+        lastText = row["last_text"]
+        responses = (try? JSONDecoder().decode([String: String].self, from: Data((row["responses"] as String).utf8))) ?? [:]
+        finished = row["finished"]
+        reportNumber = row["report_number"]
+        createdAt = row["created_at"]
+        updatedAt = row["updated_at"]
+    }
+}
+
+extension AppDatabase {
+    /// Runs `work` in one write transaction of its own (staff actions, timers, USSD).
+    public func write<T: Sendable>(_ work: @escaping @Sendable (CaseStore) throws -> T) async throws -> T {
+        try await writer.write { db in try work(CaseStore(db)) }
+    }
+
+    /// Duty toggles in force now (for the duty page).
+    public func dutyOverrides(now: Date) async throws -> (on: Set<String>, off: Set<String>) {
+        let result = try await reader.read { db in try AppDatabase.dutyOverrides(db, now: now) }
+        return result
+    }
+}
