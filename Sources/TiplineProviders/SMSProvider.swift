@@ -1,5 +1,6 @@
 import CurlHTTP
 import Foundation
+import TiplineCore
 
 /// The provider types a channel can use.
 public enum ProviderKind: String, Sendable, Codable, CaseIterable {
@@ -107,7 +108,7 @@ public struct InboundSMS: Sendable, Equatable {
         self.providerMessageID = providerMessageID
         self.from = from
         self.to = to
-        self.text = text
+        self.text = SMSText.cleanInbound(text)
         self.receivedAt = receivedAt
         self.part = part
     }

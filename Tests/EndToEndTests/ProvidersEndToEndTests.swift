@@ -65,8 +65,8 @@ struct ProvidersEndToEndTests {
             #expect(noToken.status == 403)
 
             // Vonage: GET, a long message in two parts, the second first and the first twice.
-            func vonagePart(_ number: Int, _ text: String) async throws -> Int {
-                let query = FormBody.encode([("msisdn", "84900000212"), ("to", "84900000003"), ("messageId", "0B0\(number)"), ("text", text),
+            func vonagePart(_ number: Int, _ text: String, id: String? = nil) async throws -> Int {
+                let query = FormBody.encode([("msisdn", "84900000212"), ("to", "84900000003"), ("messageId", id ?? "0B0\(number)"), ("text", text),
                                              ("type", "text"), ("concat", "true"), ("concat-ref", "42"), ("concat-total", "2"),
                                              ("concat-part", "\(number)")])
                 return try await client.execute(CurlRequest(url: "http://127.0.0.1:\(port)/channels/vonage/sms?\(query)")).status
@@ -98,7 +98,25 @@ struct ProvidersEndToEndTests {
             #expect(assembled.text == "TRE Mai 13t nu xa Meo Vac di Trung Quoc hom qua")
             #expect(assembled.parsed.destination.code == "CN")
             #expect(try await runtime.database.reportCount() == 2)
+
+            // A later long message from the same phone that reuses concat-ref 42 is a new message, not a duplicate;
+            // a late retry of a part already assembled stays a duplicate.
+            #expect(try await vonagePart(1, "TRE Hoa 15t nu xa Lung Cu", id: "0C01") == 200)
+            #expect(try await vonagePart(1, "TRE Mai 13t nu xa Meo Vac") == 200)
+            #expect(try await vonagePart(2, " di Ha Noi", id: "0C02") == 200)
+            let reused = try await waitForReport(runtime.database, 1003)
+            #expect(reused.text == "TRE Hoa 15t nu xa Lung Cu di Ha Noi")
+            #expect(try await runtime.database.reportCount() == 3)
         }
+    }
+
+    /// Waits for a report to exist (the webhook answers once it is stored, but a test may poll right after).
+    func waitForReport(_ database: AppDatabase, _ number: Int) async throws -> Report {
+        for _ in 0..<100 {
+            if let report = try await database.report(number: number) { return report }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw CancellationError()
     }
 
     @Test("provider faults: 500 then 200 retries once more; garbage retries; 21610 stops at once; refused ends undeliverable")

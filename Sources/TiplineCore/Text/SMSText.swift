@@ -33,6 +33,21 @@ public struct SMSText: Sendable, Equatable {
     static let extended: Set<Character> = Set("^{}\\[~]|€\u{000C}")
 
     /// Septet count when the whole text is GSM-7, nil when one character forces UCS-2.
+    /// A message as a provider delivered it, made safe to store whole: a NUL — how some gateways deliver GSM-7's `@`
+    /// (code 0x00) — becomes `@`, and other control characters but tab and line breaks become spaces. Without this,
+    /// everything after a NUL would be lost on the way into the database.
+    public static func cleanInbound(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 < 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) else { return text }
+        return String(String.UnicodeScalarView(text.unicodeScalars.map { scalar -> Unicode.Scalar in
+            switch scalar.value {
+            case 0x00: "@"
+            case 0x09, 0x0A, 0x0D: scalar
+            case ..<0x20: " "
+            default: scalar
+            }
+        }))
+    }
+
     public static func gsm7Septets(_ text: String) -> Int? {
         var count = 0
         // Plain ASCII: one septet each, two for the extension characters, none for the backtick or controls.

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TiplineCore
 
 /// Africa's Talking USSD: for every screen the aggregator POSTs a form `sessionId, serviceCode, phoneNumber,
 /// networkCode, text` and shows the `text/plain` answer.
@@ -57,7 +58,7 @@ public struct AfricasTalkingUssd: UssdProvider {
             throw WebhookError(.badRequest, "missing phoneNumber")
         }
         return UssdRequest(sessionID: session, serviceCode: form["serviceCode"].flatMap { $0.isEmpty ? nil : $0 }, phoneNumber: phone,
-                           networkCode: form["networkCode"].flatMap { $0.isEmpty ? nil : $0 }, text: form["text"] ?? "")
+                           networkCode: form["networkCode"].flatMap { $0.isEmpty ? nil : $0 }, text: SMSText.cleanInbound(form["text"] ?? ""))
     }
 
     /// Compares two tokens in a time that depends on neither where they differ nor their lengths: both are hashed

@@ -85,8 +85,10 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
                     await waitForWork(&iterator)
                     continue
                 }
-                let records = await withTaskGroup(of: AppDatabase.SendRecord.self) { group in
-                    var records: [AppDatabase.SendRecord] = []
+                // Each outcome is recorded as its send ends (sends ending together share a transaction), so a
+                // crash resends only what was in flight, never a whole claimed batch.
+                let recorder = SendRecorder { records in await self.record(records) }
+                await withTaskGroup(of: AppDatabase.SendRecord.self) { group in
                     var pending = batch[...]
                     // At most `concurrency` sends in flight.
                     for _ in 0..<min(settings.concurrency, pending.count) {
@@ -94,14 +96,13 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
                         group.addTask { await self.send(message) }
                     }
                     for await record in group {
-                        records.append(record)
+                        recorder.add(record)
                         if let message = pending.popFirst() {
                             group.addTask { await self.send(message) }
                         }
                     }
-                    return records
                 }
-                await record(records)
+                await recorder.drained()
             }
         } onGracefulShutdown: {
             self.wakeupContinuation.yield()
@@ -198,7 +199,7 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
         return record
     }
 
-    /// Records a batch's outcomes; they must land even during shutdown, so it retries rather than give up.
+    /// Records outcomes; they must land even during shutdown, so it retries rather than give up.
     private func record(_ records: [AppDatabase.SendRecord]) async {
         for attempt in 1...10 {
             do {
@@ -228,5 +229,65 @@ extension Duration {
     var seconds: Double {
         let (seconds, attoseconds) = components
         return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
+
+/// Group commit for send outcomes: each is handed over as its send ends and written with whatever else ended
+/// meanwhile, while the next write gathers.
+final class SendRecorder: Sendable {
+    private struct State {
+        var pending: [AppDatabase.SendRecord] = []
+        var writing = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+    private let write: @Sendable ([AppDatabase.SendRecord]) async -> Void
+
+    init(write: @escaping @Sendable ([AppDatabase.SendRecord]) async -> Void) {
+        self.write = write
+    }
+
+    func add(_ record: AppDatabase.SendRecord) {
+        let start = state.withLock { state -> Bool in
+            state.pending.append(record)
+            guard !state.writing else { return false }
+            state.writing = true
+            return true
+        }
+        if start { Task { await self.drain() } }
+    }
+
+    /// Returns once every outcome handed over so far is written.
+    func drained() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state -> Bool in
+                if !state.writing && state.pending.isEmpty { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    private func drain() async {
+        while true {
+            let (records, waiters) = state.withLock { state -> ([AppDatabase.SendRecord], [CheckedContinuation<Void, Never>]) in
+                let records = state.pending
+                state.pending.removeAll()
+                if records.isEmpty {
+                    state.writing = false
+                    let waiters = state.waiters
+                    state.waiters.removeAll()
+                    return ([], waiters)
+                }
+                return (records, [])
+            }
+            if records.isEmpty {
+                for waiter in waiters { waiter.resume() }
+                return
+            }
+            await write(records)
+        }
     }
 }

@@ -24,11 +24,20 @@ final class FakeTwilio: Sendable {
     var calls: Int { state.withLock { $0.calls } }
     func fail(next count: Int) { state.withLock { $0.failures = count } }
 
+    /// Sends to a held number hang (up to 20 s) until it is released: a provider slow on one message.
+    private let held = Mutex<Set<String>>([])
+    func hold(_ phone: String) { held.withLock { _ = $0.insert(phone) } }
+    func release(_ phone: String) { held.withLock { _ = $0.remove(phone) } }
+
     func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.post("2010-04-01/Accounts/:account/Messages.json") { request, context -> Response in
             let body = try await request.body.collect(upTo: 65536)
             let form = FormBody.parse(String(buffer: body))
+            let deadline = ContinuousClock.now + .seconds(20)
+            while self.held.withLock({ $0.contains(form["To"] ?? "") }), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
             guard context.parameters.get("account") == self.account else {
                 return Response(status: .notFound, body: .init(byteBuffer: ByteBuffer(string: "{\"code\": 20404}")))
             }
