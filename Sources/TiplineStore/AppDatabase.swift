@@ -294,6 +294,10 @@ public struct AppDatabase: Sendable {
             try db.create(index: "inbound_part_message", on: "inbound_part", columns: ["channel", "provider_message_id"], unique: true)
             try db.create(index: "inbound_part_group", on: "inbound_part", columns: ["channel", "sender", "reference", "assembled"])
         }
+        migrator.registerMigration("v10: indexes for per-sender limits") { db in
+            try db.create(index: "inbound_message_sender", on: "inbound_message", columns: ["sender", "received_at"])
+            try db.create(index: "report_reporter", on: "report", columns: ["reporter", "received_at"])
+        }
         return migrator
     }
 }

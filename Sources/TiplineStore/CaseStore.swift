@@ -39,6 +39,26 @@ public struct CaseStore {
         return try Bool.fetchOne(statement, arguments: [number, phone, number, phone]) ?? false
     }
 
+    // MARK: - Limits
+
+    /// Messages received from a number since a date (for the per-sender limit).
+    public func inboundCount(from phone: String, since: Date) throws -> Int {
+        let statement = try db.cachedStatement(sql: "SELECT COUNT(*) FROM inbound_message WHERE sender = ? AND received_at >= ?")
+        return try Int.fetchOne(statement, arguments: [phone, since]) ?? 0
+    }
+
+    /// Reports nobody could read from a number since a date.
+    public func unreadableCount(from phone: String, since: Date) throws -> Int {
+        let statement = try db.cachedStatement(sql: "SELECT COUNT(*) FROM report WHERE reporter = ? AND kind = 'unknown' AND received_at >= ?")
+        return try Int.fetchOne(statement, arguments: [phone, since]) ?? 0
+    }
+
+    /// Answers (every SMS but officers' alerts) queued to a number since a date.
+    public func answerCount(to phone: String, since: Date) throws -> Int {
+        let statement = try db.cachedStatement(sql: "SELECT COUNT(*) FROM outbox WHERE recipient = ? AND purpose != 'alert' AND created_at >= ?")
+        return try Int.fetchOne(statement, arguments: [phone, since]) ?? 0
+    }
+
     // MARK: - Reports and their timeline
 
     public func report(_ number: Int) throws -> Report? {

@@ -30,6 +30,7 @@ public struct ReplyCatalogue: Sendable {
         case officerAlreadyTaken = "officer_already_taken"
         case officerAlreadyClosed = "officer_already_closed"
         case officerBundle = "officer_bundle"
+        case slowDown = "slow_down"
         case officerPassOK = "officer_pass_ok"
         case officerCloseOK = "officer_close_ok"
         case officerNoteOK = "officer_note_ok"

@@ -41,6 +41,9 @@ struct CaseWorkflow {
     let store: CaseStore
     let deployment: Deployment
     let now: Date
+    /// What the message being handled may make tipline send back (limits); staff actions and timers use a gate with
+    /// no sender, which still keeps the country allow-list and the per-recipient cap.
+    var gate: ReplyGate?
 
     /// Why an action was not done.
     enum Refusal: Error, Equatable {
@@ -364,6 +367,11 @@ struct CaseWorkflow {
 
     // MARK: - Helpers
 
+    /// The language answers to a number use: an officer's own, else Vietnamese.
+    private func language(of phone: String) -> ParsedMessage.Language {
+        deployment.roster.officer(phone: phone)?.language ?? .vi
+    }
+
     private func isStaff(_ actor: CaseActor) -> Bool {
         if case .staff = actor { return true }
         return false
@@ -401,9 +409,13 @@ struct CaseWorkflow {
         try queue(text, to: address, report: report, purpose: purpose, force: force)
     }
 
-    /// Queues a text; nothing to a number that sent STOP, except the confirmation itself.
+    /// Queues a text; nothing to a number that sent STOP, except the confirmation itself, and nothing the limits hold back.
     func queue(_ text: String, to address: ReplyAddress, report: Int?, purpose: OutboundMessage.Purpose, force: Bool = false) throws {
         if !force, try store.isOptedOut(address.phone) { return }
+        let gate = self.gate ?? ReplyGate(limits: deployment.settings.limits)
+        guard let text = try gate.admit(text, to: address.phone, store: store, now: now, force: force, slowDownText: {
+            replies.render(.slowDown, language(of: address.phone))
+        }) else { return }
         var message = OutboundMessage(channel: address.channel, recipient: address.phone, body: text, purpose: purpose, reportNumber: report, at: now)
         try store.enqueue(&message)
     }

@@ -28,6 +28,8 @@ public struct Settings: Sendable {
     public var notifyReporterOnClose: Bool
     /// One alert SMS per officer per window at most: alerts within it leave together as one SMS (0: never bundle).
     public var alertBundleWindow: Double = 60
+    /// What one number can make tipline send (see ``AbuseLimits``).
+    public var limits = AbuseLimits()
     /// How long to wait for the missing parts of a multi-part message before parsing what arrived.
     public var concatWait: Double
     /// Days the channel log is kept.

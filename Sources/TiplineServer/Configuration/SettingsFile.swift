@@ -5,7 +5,7 @@ import TiplineProviders
 /// `config/tipline.yaml`: the daemon's settings, with environment overrides and secrets resolved.
 enum SettingsFile {
     static let knownKeys = ["server", "database", "timezone", "reference", "outbound_channel", "outbox", "channels", "secrets_file",
-                            "notify_reporter_on_close", "inbound", "retention"]
+                            "notify_reporter_on_close", "inbound", "retention", "alerts", "limits"]
 
     /// Credential keys that are secrets: only from the environment or the secrets file, never from the config file.
     static let secretKeys = ["auth_token", "api_key", "api_secret", "api_key_secret", "signature_secret", "webhook_token", "api_token"]
@@ -138,7 +138,7 @@ enum SettingsFile {
 
         // MARK: - Storage, reference files, retention
 
-        return Settings(
+        var settings = Settings(
             configPath: path, host: host, port: port, publicURL: publicURL,
             maxBodyBytes: problems.value(65536) { try yaml.int("server.max_body_bytes", default: 65536, range: 1024...10_485_760) },
             databasePath: resolve(problems.value("../data/tipline.sqlite") { try yaml.string("database.path", default: "../data/tipline.sqlite") }),
@@ -158,6 +158,32 @@ enum SettingsFile {
             ussdPath: resolve(problems.value("ussd.yaml") { try yaml.string("reference.ussd", default: "ussd.yaml") }),
             vocabularyPath: resolve(problems.value("vocabulary.yaml") { try yaml.string("reference.vocabulary", default: "vocabulary.yaml") })
         )
+
+        // MARK: - Alerts and limits
+
+        settings.alertBundleWindow = problems.value(60) { try yaml.double("alerts.bundle_window_seconds", default: 60, range: 0...3600) }
+        var limits = AbuseLimits()
+        limits.inboundPerSender = problems.value(limits.inboundPerSender) {
+            try yaml.int("limits.inbound_per_sender", default: limits.inboundPerSender, range: 1...100_000)
+        }
+        limits.inboundWindow = problems.value(limits.inboundWindow / 60) {
+            try yaml.double("limits.inbound_window_minutes", default: limits.inboundWindow / 60, range: 1...1440)
+        } * 60
+        limits.smsPerRecipientPerHour = problems.value(limits.smsPerRecipientPerHour) {
+            try yaml.int("limits.sms_per_recipient_per_hour", default: limits.smsPerRecipientPerHour, range: 1...100_000)
+        }
+        limits.unreadableBeforeSilence = problems.value(limits.unreadableBeforeSilence) {
+            try yaml.int("limits.unreadable_before_silence", default: limits.unreadableBeforeSilence, range: 1...1000)
+        }
+        if yaml.node("limits.reply_country_codes") != nil {
+            let codes = problems.value(limits.replyCountryCodes) { try yaml.stringList("limits.reply_country_codes") }
+            for code in codes where code.isEmpty || !code.allSatisfy({ $0.isASCII && $0.isNumber }) {
+                problems.add(yaml.error("limits.reply_country_codes", "'\(code)' is not a country calling code (digits only, e.g. \"84\" for Vietnam)"))
+            }
+            limits.replyCountryCodes = codes
+        }
+        settings.limits = limits
+        return settings
     }
 
     /// Where a channel's secrets come from: the environment first, then the secrets file.

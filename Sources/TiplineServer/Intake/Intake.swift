@@ -46,11 +46,12 @@ public struct Intake: Sendable {
                             provinceCode: current.gazetteer.provinceCode(of: parsed.origin))
         }
         let prepared = report
-        let (outcome, refused) = try await batcher.write { store in
+        let (outcome, refused, withheld) = try await batcher.write { store in
             var handler = MessageHandler(store: store, deployment: current, now: now, sender: sender, channel: channel, via: via)
             let outcome = try handler.handle(inbound, parsed: parsed, report: prepared)
-            return (outcome, handler.refusedOfficerCommand)
+            return (outcome, handler.refusedOfficerCommand, handler.gate?.suppressed ?? [])
         }
+        for reason in withheld { metrics?.replyWithheld(reason: reason) }
         if let refused {
             logger.notice("officer command from a number not in the roster", metadata: [
                 "command": "\(refused.rawValue)", "from": "\(PhoneNumber.mask(sender))", "channel": "\(channel)",

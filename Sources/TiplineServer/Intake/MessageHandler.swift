@@ -19,7 +19,9 @@ struct MessageHandler {
 
     var replies: ReplyCatalogue { deployment.replies }
     var roster: DutyRoster { deployment.roster }
-    var workflow: CaseWorkflow { CaseWorkflow(store: store, deployment: deployment, now: now) }
+    var workflow: CaseWorkflow { CaseWorkflow(store: store, deployment: deployment, now: now, gate: gate) }
+    /// What this message may make tipline send back, once it is stored.
+    var gate: ReplyGate?
     /// Answers go back on the channel the message came in on when it sends SMS.
     var replyAddress: ReplyAddress { ReplyAddress(phone: sender, channel: deployment.smsChannel(replyingOn: channel)) }
 
@@ -36,6 +38,8 @@ struct MessageHandler {
         var inbound = message
         // Exactly once: a provider retry carries the same id; the unique key turns it away, even when it races.
         guard try store.insertOnce(&inbound) else { return .duplicate }
+        gate = try ReplyGate.evaluate(store, limits: deployment.settings.limits, sender: sender, isOfficer: roster.officer(phone: sender) != nil,
+                                      unreadable: parsed.kind == .unknown, now: now)
         let report: Int?
         if parsed.kind == .command, let command = parsed.command {
             report = try handleCommand(command, parsed: parsed)

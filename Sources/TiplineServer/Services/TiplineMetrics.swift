@@ -34,6 +34,11 @@ public struct TiplineMetrics: Sendable {
         Counter(label: "tipline_parse_outcomes_total", dimensions: [("outcome", outcome)], factory: factory).increment()
     }
 
+    /// An answer the abuse limits held back (`sender_rate`, `recipient_rate`, `country`, `unreadable`).
+    public func replyWithheld(reason: String) {
+        Counter(label: "tipline_replies_withheld_total", dimensions: [("reason", reason)], factory: factory).increment()
+    }
+
     public func escalation(step: String) {
         Counter(label: "tipline_escalations_total", dimensions: [("step", step)], factory: factory).increment()
     }
