@@ -53,7 +53,7 @@ public struct TiplineRuntime: Sendable {
         let ussd = UssdSessions(database: database, deployment: holder, clock: clock, onQueued: { [dispatcher] in dispatcher.wake() },
                                 logger: logger)
         let maintenance = MaintenanceService(database: database, channelLog: channelLog, intake: intake, ussd: ussd, settings: settings,
-                                             clock: clock, logger: logger)
+                                             deployment: holder, clock: clock, onQueued: { [dispatcher] in dispatcher.wake() }, logger: logger)
         return TiplineRuntime(deployment: holder, database: database, client: client, dispatcher: dispatcher, intake: intake,
                               simulator: SimulatorInbox(), metrics: metrics, channelLog: channelLog, maintenance: maintenance,
                               escalation: escalation, ussd: ussd,
@@ -65,14 +65,16 @@ public struct TiplineRuntime: Sendable {
 public func buildRouter(_ runtime: TiplineRuntime, templates: MustacheLibrary? = nil) -> Router<TiplineRequestContext> {
     let router = Router(context: TiplineRequestContext.self)
     let settings = runtime.deployment.current.settings
+    // First, so it wraps every route (and the not-found answer).
+    router.add(middleware: SecurityHeadersMiddleware(deployment: runtime.deployment))
     ChannelController(providers: runtime.providers, intake: runtime.intake,
                       deliveryReports: DeliveryReports(database: runtime.database, clock: runtime.clock),
                       maxBodyBytes: settings.maxBodyBytes, metrics: runtime.metrics, channelLog: runtime.channelLog,
                       clock: runtime.clock, logger: runtime.logger)
         .addRoutes(to: router)
     HealthController(database: runtime.database, dispatcher: runtime.dispatcher, escalation: runtime.escalation, metrics: runtime.metrics,
-                     clock: runtime.clock)
-        .addRoutes(to: router)
+                     operatorToken: settings.operatorToken, clock: runtime.clock)
+        .addRoutes(to: router, operatorRoutes: settings.operatorListen == nil)
     ReportsAPIController(database: runtime.database, deployment: runtime.deployment,
                          actions: CaseActions(database: runtime.database, deployment: runtime.deployment, clock: runtime.clock),
                          clock: runtime.clock)
@@ -85,10 +87,23 @@ public func buildRouter(_ runtime: TiplineRuntime, templates: MustacheLibrary? =
                       channelLog: runtime.channelLog, clock: runtime.clock, logger: runtime.logger)
             .addRoutes(to: router)
     }
-    UssdController(channels: settings.ussdChannels, sessions: runtime.ussd, channelLog: runtime.channelLog, clock: runtime.clock)
-        .addRoutes(to: router)
-    SimulatorController(inbox: runtime.simulator, intake: runtime.intake,
-                        channel: settings.channels.values.first { $0.provider == .simulator }?.name)
+    let ussd = UssdController(channels: settings.ussdChannels, sessions: runtime.ussd, channelLog: runtime.channelLog, clock: runtime.clock)
+    ussd.addRoutes(to: router)
+    if settings.training.enabled {
+        SimulatorController(inbox: runtime.simulator, intake: runtime.intake,
+                            channel: settings.channels.values.first { $0.provider == .simulator }, ussd: ussd,
+                            access: TrainingAccess(database: runtime.database, roles: settings.training.roles, clock: runtime.clock))
+            .addRoutes(to: router)
+    }
+    return router
+}
+
+/// The routes of the operator listener (`server.operator_listen`): the health checks and `/metrics` only.
+public func buildOperatorRouter(_ runtime: TiplineRuntime) -> Router<TiplineRequestContext> {
+    let router = Router(context: TiplineRequestContext.self)
+    router.add(middleware: SecurityHeadersMiddleware(deployment: runtime.deployment))
+    HealthController(database: runtime.database, dispatcher: runtime.dispatcher, escalation: runtime.escalation, metrics: runtime.metrics,
+                     operatorToken: runtime.deployment.current.settings.operatorToken, clock: runtime.clock)
         .addRoutes(to: router)
     return router
 }
@@ -106,5 +121,11 @@ public func buildApplication(_ runtime: TiplineRuntime, port: Int? = nil,
     // Services stop in reverse order: the server first (no new webhooks), then upkeep, the dispatcher, the client.
     app.addServices(runtime.client, runtime.dispatcher, runtime.escalation, runtime.maintenance,
                     ReloadService(deployment: runtime.deployment, logger: runtime.logger))
+    if let listen = settings.operatorListen {
+        // Last, so it stops right after the main server.
+        app.addServices(Application(router: buildOperatorRouter(runtime),
+                                    configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "tipline"),
+                                    logger: runtime.logger))
+    }
     return app
 }

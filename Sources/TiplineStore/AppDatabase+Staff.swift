@@ -55,6 +55,29 @@ public struct AuditEntry: Codable, Sendable, Equatable, FetchableRecord {
     public var detail: String?
 }
 
+/// What is remembered of failed sign-ins under one key: an account name or a client address.
+public struct SignInThrottleRecord: Sendable, Equatable {
+    /// Failures since the key was last forgotten (or reset by a success).
+    public var failures: Int
+    public var lastFailureAt: Date
+    /// No attempt under this key is checked before then.
+    public var blockedUntil: Date?
+
+    public init(failures: Int, lastFailureAt: Date, blockedUntil: Date?) {
+        self.failures = failures
+        self.lastFailureAt = lastFailureAt
+        self.blockedUntil = blockedUntil
+    }
+}
+
+/// The keys sign-in failures are counted under.
+public enum SignInThrottleKey {
+    /// An account name as typed (known or not, so that an unknown name is throttled like a real one).
+    public static func account(_ name: String) -> String { "account:" + String(name.prefix(200)) }
+    /// A client address.
+    public static func address(_ address: String) -> String { "address:" + String(address.prefix(100)) }
+}
+
 // MARK: - Tokens, users, sessions, audit
 
 extension AppDatabase {
@@ -94,8 +117,17 @@ extension AppDatabase {
         public var id: Int64
         public var identity: StaffIdentity
         public var passwordHash: String
-        public var failedAttempts: Int
-        public var lockedUntil: Date?
+        /// When an admin disabled the account; a disabled account cannot sign in.
+        public var disabledAt: Date?
+
+        /// Nil for a role this version does not know.
+        init?(row: Row) {
+            guard let role = StaffIdentity.Role(rawValue: row["role"]) else { return nil }
+            id = row["id"]
+            identity = StaffIdentity(name: row["name"], role: role, officerID: row["officer_id"])
+            passwordHash = row["password_hash"]
+            disabledAt = row["disabled_at"]
+        }
     }
 
     public func insertUser(name: String, role: StaffIdentity.Role, officerID: String?, passwordHash: String, now: Date) async throws {
@@ -107,44 +139,76 @@ extension AppDatabase {
 
     public func user(named name: String) async throws -> StaffUser? {
         try await reader.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM staff_user WHERE name = ?", arguments: [name]),
-                  let role = StaffIdentity.Role(rawValue: row["role"]) else { return nil }
-            return StaffUser(id: row["id"], identity: StaffIdentity(name: row["name"], role: role, officerID: row["officer_id"]),
-                             passwordHash: row["password_hash"], failedAttempts: row["failed_attempts"], lockedUntil: row["locked_until"])
+            try Row.fetchOne(db, sql: "SELECT * FROM staff_user WHERE name = ?", arguments: [name]).flatMap(StaffUser.init(row:))
         }
     }
 
     public func users() async throws -> [StaffUser] {
         try await reader.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM staff_user ORDER BY name").compactMap { row in
-                guard let role = StaffIdentity.Role(rawValue: row["role"]) else { return nil }
-                return StaffUser(id: row["id"], identity: StaffIdentity(name: row["name"], role: role, officerID: row["officer_id"]),
-                                 passwordHash: row["password_hash"], failedAttempts: row["failed_attempts"], lockedUntil: row["locked_until"])
-            }
+            try Row.fetchAll(db, sql: "SELECT * FROM staff_user ORDER BY name").compactMap(StaffUser.init(row:))
         }
     }
 
-    /// Counts a failed sign-in; locks the account for `lockFor` after `maxAttempts`.
-    public func recordFailedSignIn(userID: Int64, maxAttempts: Int, lockFor: TimeInterval, now: Date) async throws {
-        try await writer.write { db in
-            try db.execute(sql: """
-                UPDATE staff_user SET failed_attempts = failed_attempts + 1,
-                    locked_until = CASE WHEN failed_attempts + 1 >= ? THEN ? ELSE locked_until END WHERE id = ?
-                """, arguments: [maxAttempts, now.addingTimeInterval(lockFor), userID])
-        }
-    }
-
+    /// Clears the account's sign-in throttle (``SignInThrottleKey/account(_:)``); returns how many accounts have the name.
     public func unlockUser(name: String) async throws -> Int {
         try await writer.write { db in
-            try db.execute(sql: "UPDATE staff_user SET failed_attempts = 0, locked_until = NULL WHERE name = ?", arguments: [name])
+            try db.execute(sql: "DELETE FROM sign_in_throttle WHERE throttle_key = ?", arguments: [SignInThrottleKey.account(name)])
+            return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM staff_user WHERE name = ?", arguments: [name]) ?? 0
+        }
+    }
+
+    /// Disables (`disabled: true`, ending the account's sessions; an account already disabled keeps its date) or enables
+    /// an account; returns how many accounts have the name.
+    public func setUserDisabled(name: String, _ disabled: Bool, now: Date) async throws -> Int {
+        try await writer.write { db in
+            if disabled {
+                try db.execute(sql: "UPDATE staff_user SET disabled_at = COALESCE(disabled_at, ?) WHERE name = ?", arguments: [now, name])
+                let changed = db.changesCount
+                try Self.deleteSessions(db, userNamed: name)
+                return changed
+            }
+            try db.execute(sql: "UPDATE staff_user SET disabled_at = NULL WHERE name = ?", arguments: [name])
             return db.changesCount
         }
     }
 
-    public func createSession(userID: Int64, hash: String, csrf: String, expires: Date) async throws {
+    /// Deletes an account with its sessions and sign-in throttle; returns how many accounts were deleted.
+    public func deleteUser(name: String) async throws -> Int {
         try await writer.write { db in
-            try db.execute(sql: "UPDATE staff_user SET failed_attempts = 0, locked_until = NULL WHERE id = ?", arguments: [userID])
-            try db.execute(sql: "DELETE FROM web_session WHERE expires_at < ?", arguments: [Date()])
+            try Self.deleteSessions(db, userNamed: name)
+            try db.execute(sql: "DELETE FROM sign_in_throttle WHERE throttle_key = ?", arguments: [SignInThrottleKey.account(name)])
+            try db.execute(sql: "DELETE FROM staff_user WHERE name = ?", arguments: [name])
+            return db.changesCount
+        }
+    }
+
+    /// Sets a new password: ends the account's sessions and clears its sign-in throttle; returns how many accounts changed.
+    public func setPassword(name: String, passwordHash: String) async throws -> Int {
+        try await writer.write { db in
+            try db.execute(sql: "UPDATE staff_user SET password_hash = ? WHERE name = ?", arguments: [passwordHash, name])
+            let changed = db.changesCount
+            try Self.deleteSessions(db, userNamed: name)
+            try db.execute(sql: "DELETE FROM sign_in_throttle WHERE throttle_key = ?", arguments: [SignInThrottleKey.account(name)])
+            return changed
+        }
+    }
+
+    /// Replaces the stored hash of the same password (a stronger cost after sign-in); sessions stay.
+    public func rehashPassword(userID: Int64, from old: String, to new: String) async throws {
+        try await writer.write { db in
+            // Only if nobody changed the password meanwhile.
+            try db.execute(sql: "UPDATE staff_user SET password_hash = ? WHERE id = ? AND password_hash = ?", arguments: [new, userID, old])
+        }
+    }
+
+    static func deleteSessions(_ db: Database, userNamed name: String) throws {
+        try db.execute(sql: "DELETE FROM web_session WHERE user_id IN (SELECT id FROM staff_user WHERE name = ?)", arguments: [name])
+    }
+
+    /// A new sign-in session; sessions expired by `now` (the deployment's clock, not the machine's) go at the same time.
+    public func createSession(userID: Int64, hash: String, csrf: String, expires: Date, now: Date) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM web_session WHERE expires_at < ?", arguments: [now])
             try db.execute(sql: "INSERT INTO web_session (hash, user_id, csrf, expires_at) VALUES (?, ?, ?, ?)",
                            arguments: [hash, userID, csrf, expires])
         }
@@ -154,7 +218,7 @@ extension AppDatabase {
         try await reader.read { db in
             guard let row = try Row.fetchOne(db, sql: """
                 SELECT u.name, u.role, u.officer_id, s.csrf FROM web_session s JOIN staff_user u ON u.id = s.user_id
-                WHERE s.hash = ? AND s.expires_at > ?
+                WHERE s.hash = ? AND s.expires_at > ? AND u.disabled_at IS NULL
                 """, arguments: [hash, now]), let role = StaffIdentity.Role(rawValue: row["role"]) else { return nil }
             return (StaffIdentity(name: row["name"], role: role, officerID: row["officer_id"]), row["csrf"])
         }
@@ -175,5 +239,47 @@ extension AppDatabase {
         try await reader.read { db in
             try AuditEntry.fetchAll(db, sql: "SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", arguments: [limit])
         }
+    }
+
+    // MARK: - Sign-in throttle
+
+    /// The throttle records of `keys` (a key without failures to remember is absent).
+    public func signInThrottles(_ keys: [String]) async throws -> [String: SignInThrottleRecord] {
+        try await reader.read { db in try Self.throttles(db, keys) }
+    }
+
+    /// In one transaction: removes records whose last failure is older than `forgetBefore`, hands `update` the records
+    /// of `keys` (absent when none), and writes back what it returns — a key of `keys` missing from its answer is deleted.
+    public func updateSignInThrottles<Outcome: Sendable>(
+        _ keys: [String], forgetBefore: Date,
+        _ update: @escaping @Sendable ([String: SignInThrottleRecord]) -> (records: [String: SignInThrottleRecord], outcome: Outcome)
+    ) async throws -> Outcome {
+        try await writer.write { db in
+            try db.execute(sql: """
+                DELETE FROM sign_in_throttle WHERE last_failure_at < ? AND (blocked_until IS NULL OR blocked_until < ?)
+                """, arguments: [forgetBefore, forgetBefore])
+            let (records, outcome) = update(try Self.throttles(db, keys))
+            for key in keys {
+                if let record = records[key] {
+                    try db.execute(sql: """
+                        INSERT INTO sign_in_throttle (throttle_key, failures, last_failure_at, blocked_until) VALUES (?, ?, ?, ?)
+                        ON CONFLICT(throttle_key) DO UPDATE SET failures = excluded.failures, last_failure_at = excluded.last_failure_at,
+                            blocked_until = excluded.blocked_until
+                        """, arguments: [key, record.failures, record.lastFailureAt, record.blockedUntil])
+                } else {
+                    try db.execute(sql: "DELETE FROM sign_in_throttle WHERE throttle_key = ?", arguments: [key])
+                }
+            }
+            return outcome
+        }
+    }
+
+    static func throttles(_ db: Database, _ keys: [String]) throws -> [String: SignInThrottleRecord] {
+        var records: [String: SignInThrottleRecord] = [:]
+        for key in Set(keys) {
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM sign_in_throttle WHERE throttle_key = ?", arguments: [key]) else { continue }
+            records[key] = SignInThrottleRecord(failures: row["failures"], lastFailureAt: row["last_failure_at"], blockedUntil: row["blocked_until"])
+        }
+        return records
     }
 }

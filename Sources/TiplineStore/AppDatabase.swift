@@ -294,9 +294,20 @@ public struct AppDatabase: Sendable {
             try db.create(index: "inbound_part_message", on: "inbound_part", columns: ["channel", "provider_message_id"], unique: true)
             try db.create(index: "inbound_part_group", on: "inbound_part", columns: ["channel", "sender", "reference", "assembled"])
         }
+        registerStaffMigrations(&migrator)
         migrator.registerMigration("v10: indexes for per-sender limits") { db in
             try db.create(index: "inbound_message_sender", on: "inbound_message", columns: ["sender", "received_at"])
             try db.create(index: "report_reporter", on: "report", columns: ["reporter", "received_at"])
+        }
+        migrator.registerMigration("v11: roster numbers confirmed before they receive a child's details") { db in
+            try db.create(table: "roster_confirmation") { t in
+                t.column("officer_id", .text).notNull()
+                t.column("phone", .text).notNull()
+                t.column("code", .text).notNull()
+                t.column("invited_at", .datetime).notNull()
+                t.column("confirmed_at", .datetime)
+                t.primaryKey(["officer_id", "phone"])
+            }
         }
         return migrator
     }

@@ -211,6 +211,31 @@ public struct CaseStore {
         try AppDatabase.setDutyOverride(db, officerID: officerID, onDuty: onDuty, until: until)
     }
 
+    // MARK: - Roster numbers
+
+    /// The roster entries (officer id and phone) whose number has confirmed its invitation.
+    public func confirmedRosterNumbers() throws -> Set<RosterNumber> {
+        let statement = try db.cachedStatement(sql: "SELECT officer_id, phone FROM roster_confirmation WHERE confirmed_at IS NOT NULL")
+        return Set(try Row.fetchAll(statement).map { RosterNumber(officerID: $0["officer_id"], phone: $0["phone"]) })
+    }
+
+    /// The roster entries that were ever invited, confirmed or not.
+    public func invitedRosterNumbers() throws -> Set<RosterNumber> {
+        Set(try Row.fetchAll(db, sql: "SELECT officer_id, phone FROM roster_confirmation").map { RosterNumber(officerID: $0["officer_id"], phone: $0["phone"]) })
+    }
+
+    public func recordInvitation(_ number: RosterNumber, code: String, at: Date) throws {
+        try db.execute(sql: "INSERT OR IGNORE INTO roster_confirmation (officer_id, phone, code, invited_at) VALUES (?, ?, ?, ?)",
+                       arguments: [number.officerID, number.phone, code, at])
+    }
+
+    /// Confirms a roster number with its invitation's code; false when the code is not that number's.
+    public func confirm(_ number: RosterNumber, code: String, at: Date) throws -> Bool {
+        try db.execute(sql: "UPDATE roster_confirmation SET confirmed_at = COALESCE(confirmed_at, ?) WHERE officer_id = ? AND phone = ? AND code = ?",
+                       arguments: [at, number.officerID, number.phone, code])
+        return db.changesCount == 1
+    }
+
     // MARK: - Audit
 
     /// An entry in the audit log (who did or tried what); never a child's detail.
@@ -289,6 +314,16 @@ public struct CaseStore {
                 finished = excluded.finished, report_number = excluded.report_number, updated_at = excluded.updated_at
             """, arguments: [session.id, session.channel, session.phone, state, session.lastText, responses, session.finished,
                              session.reportNumber, session.createdAt, session.updatedAt])
+    }
+}
+
+/// A roster entry's number: confirmed per officer and phone, so a changed number proves itself again.
+public struct RosterNumber: Hashable, Sendable {
+    public var officerID: String
+    public var phone: String
+    public init(officerID: String, phone: String) {
+        self.officerID = officerID
+        self.phone = phone
     }
 }
 

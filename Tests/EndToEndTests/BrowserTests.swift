@@ -18,7 +18,7 @@ struct BrowserTests {
             defer { deployment.remove() }
             let runtime = try deployment.runtime()
             try await runtime.database.insertUser(name: "desk-a", role: .hotline, officerID: nil,
-                                                  passwordHash: try StaffAuth.hash(password: "a long test password"), now: Date())
+                                                  passwordHash: try StaffAuth.hash(password: "a long test password", cost: .testing), now: Date())
             try await runTipline(runtime) { port in
                 for (index, text) in ["KHAN be gai 12t xa Lung Cu dang bi dua sang TQ", "TRE Hoa 16t nu phuong Thuan An di Ha Noi",
                                       "TRE Lan 14t nu xa Lung Cu di HCM"].enumerated() {

@@ -58,8 +58,7 @@ struct CaseWorkflowTests {
         let token = "tl_workflow_test_token"
         _ = try await s.runtime.database.insertToken(name: "lungcu-police", role: .officer, officerID: "lungcu-police",
                                                      hash: StaffAuth.hash(token: token), now: Date())
-        try await s.runtime.database.insertUser(name: "lungcu-police", role: .officer, officerID: "lungcu-police",
-                                                passwordHash: try StaffAuth.hash(password: "officer password 1"), now: Date())
+        try await s.addUser("lungcu-police", role: .officer, officer: "lungcu-police", password: "officer password 1")
         switch door {
         case .sms:
             for action in sequence { _ = try await s.sms(lungCuPolice, action.sms) }

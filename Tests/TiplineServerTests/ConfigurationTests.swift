@@ -32,6 +32,15 @@ struct ConfigurationTests {
         }
     }
 
+    @Test("a places.csv without the USSD menu's destination codes is a config error naming the file (it used to trap the daemon)")
+    func ussdDestinationsInPlaces() throws {
+        let message = try loadError("places.csv") { text in
+            text.split(whereSeparator: \.isNewline).filter { !$0.hasPrefix("country,CN,") && !$0.hasPrefix("country,MY,") }
+                .joined(separator: "\r\n") + "\r\n"
+        }
+        #expect(message.contains("places.csv: code: the USSD destination menu offers CN, MY"), "\(message)")
+    }
+
     @Test("a bad value names the file, line and key")
     func badPort() throws {
         let message = try loadError("tipline.yaml") { $0.replacingOccurrences(of: "port: 8080", with: "port: eighty") }

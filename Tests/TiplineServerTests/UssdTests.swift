@@ -120,8 +120,9 @@ struct UssdTests {
             for text in ["", "1", "1*1", "1*1*13", "1*1*13*1", "1*1*13*1*meo", "1*1*13*1*meo*1"] { _ = try await send(text) }
             s.clock.advance(minutes: 4)
             #expect(try await send("1*1*13*1*meo*1*1").hasPrefix("END Phien da het han"))
-            let kept = try await s.runtime.ussd.keepAbandoned(channels: s.runtime.deployment.current.settings.ussdChannels)
-            #expect(kept == 1)
+            // The running app's maintenance service may keep it first: either way, exactly one partial report.
+            _ = try await s.runtime.ussd.keepAbandoned(channels: s.runtime.deployment.current.settings.ussdChannels)
+            #expect(try await s.runtime.database.reportCount() == 1)
             let report = try await s.report(1001)
             #expect(report.status == .partial && report.parsed.origin.areaCode == "769" && report.parsed.child.age == 13)
             #expect(try await s.runtime.database.outboundMessages().isEmpty, "not alerted, not answered")
@@ -157,7 +158,7 @@ struct UssdTests {
             #expect(right.0 == .ok && right.1.hasPrefix("CON "), "\(right)")
             let simulated = try await client.execute(uri: "/simulator/ussd", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
                                                      body: ByteBuffer(string: "From=0900000201&Session=demo&Text="))
-            #expect(simulated.status == .forbidden, "the simulator is no way around the token")
+            #expect(simulated.status == .unauthorized, "the simulator is a training tool for signed-in staff, no way around the token")
         }
     }
 

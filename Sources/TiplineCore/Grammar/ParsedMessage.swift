@@ -11,11 +11,13 @@ public struct ParsedMessage: Sendable, Equatable, Codable {
         case add, home, status, help, stop, start, ack, pass, close, list, show
         case dutyOn = "duty_on"
         case dutyOff = "duty_off"
+        /// A roster number proving itself with the code of its invitation (`XACNHAN 4821`).
+        case confirm
 
         /// Commands only registered officers may use.
         public var isOfficerCommand: Bool {
             switch self {
-            case .ack, .pass, .close, .list, .show, .dutyOn, .dutyOff: true
+            case .ack, .pass, .close, .list, .show, .dutyOn, .dutyOff, .confirm: true
             default: false
             }
         }
@@ -23,7 +25,7 @@ public struct ParsedMessage: Sendable, Equatable, Codable {
         /// Commands that name a report number.
         public var takesNumber: Bool {
             switch self {
-            case .add, .home, .status, .ack, .pass, .close, .show: true
+            case .add, .home, .status, .ack, .pass, .close, .show, .confirm: true
             default: false
             }
         }

@@ -85,6 +85,7 @@ public struct Vocabulary: Sendable, Equatable {
             "XEM": .init(.command(.list), .vi), "LIST": .init(.command(.list), .en), "SHOW": .init(.command(.show), .en),
             "TRUC": .init(.command(.dutyOn), .vi), "DUTY ON": .init(.command(.dutyOn), .en),
             "NGHI": .init(.command(.dutyOff), .vi), "DUTY OFF": .init(.command(.dutyOff), .en),
+            "XACNHAN": .init(.command(.confirm), .vi), "XAC NHAN": .init(.command(.confirm), .vi), "CONFIRM": .init(.command(.confirm), .en),
         ],
         ageUnits: ["T", "TUOI", "Y", "YO", "YRS", "YEARS", "YEAR"],
         ageWords: ["TUOI", "AGE", "AGED"],

@@ -31,6 +31,9 @@ public struct ReplyCatalogue: Sendable {
         case officerAlreadyClosed = "officer_already_closed"
         case officerBundle = "officer_bundle"
         case slowDown = "slow_down"
+        case officerInvitation = "officer_invitation"
+        case officerConfirmed = "officer_confirmed"
+        case officerConfirmWrong = "officer_confirm_wrong"
         case officerPassOK = "officer_pass_ok"
         case officerCloseOK = "officer_close_ok"
         case officerNoteOK = "officer_note_ok"
@@ -90,7 +93,7 @@ public struct ReplyCatalogue: Sendable {
         "number": "99999", "missing": "tuoi, xa, noi den", "status": "can bo dang xu ly, cho ket qua",
         "officer": "Nguyen Thi Thanh Huong", "time": "23:59 31/12", "keyword": "CHUYEN", "cases": "", "summary": "",
         "details": "", "until": "23:59", "count": "12", "area": "Xa Hong Thai Tay Nam Giang", "destination": "Thanh pho Ho Chi Minh",
-        "numbers": "#99991 #99992 #99993", "phone": "+84912345678",
+        "numbers": "#99991 #99992 #99993", "phone": "+84912345678", "code": "9999",
     ]
 
     /// The text for `key` in `language` with its placeholders filled (English falls back to Vietnamese), GSM-7 and cut to

@@ -68,7 +68,10 @@ public struct UssdMenu: Sendable {
     /// The septets one USSD screen holds.
     public static let maxScreen = 182
 
-    public init(gazetteer: Gazetteer, catalogue: UssdCatalogue, destinationCodes: [String] = ["79", "1", "24", "75", "CN", "MY"]) {
+    /// The place codes of the destination list: Ho Chi Minh City, Hanoi, Bac Ninh, Binh Duong, China, Malaysia.
+    public static let destinationCodes = ["79", "1", "24", "75", "CN", "MY"]
+
+    public init(gazetteer: Gazetteer, catalogue: UssdCatalogue, destinationCodes: [String] = UssdMenu.destinationCodes) {
         self.gazetteer = gazetteer
         self.catalogue = catalogue
         self.destinations = destinationCodes.compactMap { code in gazetteer.places.first { $0.code == code } }

@@ -10,14 +10,18 @@ struct Alerts {
     let deployment: Deployment
     let now: Date
 
+    var workflow: CaseWorkflow { CaseWorkflow(store: store, deployment: deployment, now: now) }
+
     /// Queues to each officer the text in their own language. A normal tip's alert waits for the end of the quiet
     /// hours of the report's province, and for the officer's bundle window.
     func send(_ text: (ParsedMessage.Language) -> String, to officers: [Officer], report: Report) throws {
         let policy = deployment.escalation.policy(province: report.provinceCode)
         let due = policy.outsideQuietHours(now, urgent: report.urgent)
+        // Never a child's details to a number that has not proved itself, whatever level named it.
+        let unconfirmed = try workflow.unconfirmedOfficers()
         var seen = Set<String>()
         var texts: [ParsedMessage.Language: String] = [:]
-        for officer in officers where seen.insert(officer.phone).inserted {
+        for officer in officers where !unconfirmed.contains(officer.id) && seen.insert(officer.phone).inserted {
             let body = texts[officer.language] ?? text(officer.language)
             texts[officer.language] = body
             try queue(body, to: officer, report: report.number!, urgent: report.urgent, due: due)
@@ -75,7 +79,7 @@ struct Alerts {
         let roster = deployment.roster
         let area = report.areaCode.flatMap(deployment.gazetteer.area(code:))
         let alerted = try store.alertedRecipients(report: report.number!)
-        let overrides = try store.dutyOverrides(now: now)
+        let overrides = try workflow.unavailableOfficers()
         var officers: [Officer] = []
         for target in targets {
             switch target {

@@ -167,7 +167,7 @@ struct CaseWorkflow {
     /// The officers the roster names for the report's commune (or province, or hotline) now.
     /// An ambiguous commune whose candidates share a province still reaches that province's supervisors.
     private func firstLevel(_ report: Report) throws -> DutyRoster.Routing {
-        let overrides = try store.dutyOverrides(now: now)
+        let overrides = try unavailableOfficers()
         let area = report.areaCode.flatMap(deployment.gazetteer.area(code:))
         return deployment.roster.route(area: area, provinceCode: report.provinceCode, at: now,
                                        extraOnDuty: overrides.on, offDuty: overrides.off)

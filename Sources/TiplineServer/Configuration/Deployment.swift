@@ -73,6 +73,16 @@ public struct Deployment: Sendable {
             ussdCatalogue = UssdFile.read(text, file: settings.ussdPath, problems: &problems)
         }
 
+        // The USSD destination menu offers fixed place codes: each must be in places.csv, or a number picks nothing.
+        let ussd = UssdMenu(gazetteer: gazetteer, catalogue: ussdCatalogue)
+        if !settings.ussdChannels.isEmpty, !places.isEmpty {
+            let missing = UssdMenu.destinationCodes.filter { code in !places.contains { $0.code == code } }
+            if !missing.isEmpty {
+                problems.add(ConfigError(file: settings.placesPath, key: "code",
+                                         problem: "the USSD destination menu offers \(missing.joined(separator: ", ")), not in this file: add those places (code,name,…)"))
+            }
+        }
+
         var warnings: [String] = []
         let uncovered = areas.filter { area in !roster.officers.contains { $0.role == .officer && $0.covers(area) } }
         if !uncovered.isEmpty {
@@ -81,7 +91,7 @@ public struct Deployment: Sendable {
         }
         return Deployment(settings: settings, gazetteer: gazetteer, roster: roster, replies: replies,
                           parser: ReportParser(gazetteer: gazetteer, vocabulary: vocabulary, timeZone: settings.timeZone), escalation: escalation,
-                          ussd: UssdMenu(gazetteer: gazetteer, catalogue: ussdCatalogue), warnings: warnings)
+                          ussd: ussd, warnings: warnings)
     }
 
     /// The text of a file the settings name; nil, with a problem on that setting, when it cannot be read.

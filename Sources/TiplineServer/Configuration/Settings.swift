@@ -10,6 +10,16 @@ public struct Settings: Sendable {
     /// How providers reach this server; used for signatures and callback URLs.
     public var publicURL: String
     public var maxBodyBytes: Int
+    /// The bearer token `/metrics` and `/health/ready` require (`server.operator_token`, from the environment or the
+    /// secrets file, never the config file); nil leaves them open.
+    public var operatorToken: String? = nil
+    /// A second listener serving only `/metrics` and the health checks (`server.operator_listen`, e.g. 127.0.0.1:9091);
+    /// nil serves them on the main listener.
+    public var operatorListen: ListenAddress? = nil
+    /// Peers whose `X-Forwarded-For` names the client (the reverse proxy), for the per-address sign-in throttle.
+    public var trustedProxies: [String] = ["127.0.0.1", "::1"]
+    /// The scrypt cost of new password hashes; weaker ones are rehashed at sign-in. Lowered by tests only.
+    var passwordCost: StaffAuth.Cost = .standard
     public var databasePath: String
     public var durableDatabase: Bool
     public var timeZone: TimeZone
@@ -28,6 +38,19 @@ public struct Settings: Sendable {
     public var notifyReporterOnClose: Bool
     /// One alert SMS per officer per window at most: alerts within it leave together as one SMS (0: never bundle).
     public var alertBundleWindow: Double = 60
+    /// Roster numbers must answer an invitation (`XACNHAN code`) before they receive a child's details.
+    public var confirmOfficerNumbers = true
+    /// Training tools: the simulator channel, `/simulator/*` and the phone page.
+    public var training = Training()
+
+    public struct Training: Sendable, Equatable {
+        /// Off unless the config turns it on; refused beside a real provider channel.
+        public var enabled = false
+        /// Staff roles that may use the training tools.
+        public var roles = ["admin", "hotline"]
+        public init() {}
+    }
+
     /// What one number can make tipline send (see ``AbuseLimits``).
     public var limits = AbuseLimits()
     /// How long to wait for the missing parts of a multi-part message before parsing what arrived.
@@ -40,6 +63,12 @@ public struct Settings: Sendable {
     public var auditLogDays: Int
     public var ussdPath: String
     public var vocabularyPath: String
+
+    /// A host and port to listen on.
+    public struct ListenAddress: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+    }
 
     public struct UssdChannelSettings: Sendable {
         public var name: String

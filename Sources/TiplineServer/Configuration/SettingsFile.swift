@@ -5,7 +5,7 @@ import TiplineProviders
 /// `config/tipline.yaml`: the daemon's settings, with environment overrides and secrets resolved.
 enum SettingsFile {
     static let knownKeys = ["server", "database", "timezone", "reference", "outbound_channel", "outbox", "channels", "secrets_file",
-                            "notify_reporter_on_close", "inbound", "retention", "alerts", "limits"]
+                            "notify_reporter_on_close", "inbound", "retention", "alerts", "limits", "training"]
 
     /// Credential keys that are secrets: only from the environment or the secrets file, never from the config file.
     static let secretKeys = ["auth_token", "api_key", "api_secret", "api_key_secret", "signature_secret", "webhook_token", "api_token"]
@@ -136,6 +136,32 @@ enum SettingsFile {
             }
         }
 
+
+        // MARK: - Training tools
+
+        // The simulator and the phone page exist only when the config says so, and never beside a real provider.
+        var training = Settings.Training()
+        training.enabled = problems.value(false) { try yaml.bool("training.enabled", default: false) }
+        if yaml.node("training.roles") != nil {
+            let roles = problems.value(training.roles) { try yaml.stringList("training.roles") }
+            for role in roles where !["admin", "hotline", "officer"].contains(role) {
+                problems.add(yaml.error("training.roles", "'\(role)' is not a staff role (admin, hotline, officer)"))
+            }
+            training.roles = roles
+        }
+        let simulators = channels.values.filter { $0.provider == .simulator }.map(\.name).sorted()
+        let real = channels.values.filter { $0.provider != .simulator }.map(\.name).sorted()
+        if training.enabled, !real.isEmpty {
+            problems.add(yaml.error("training.enabled", "training tools never run beside a real provider channel (enabled: \(real.joined(separator: ", ")))",
+                                    fix: "set training.enabled: false for production, or enabled: false on those channels for a training server"))
+        }
+        if !training.enabled {
+            for name in simulators {
+                problems.add(yaml.error("channels.\(name).provider", "the simulator is a training tool and training is off",
+                                        fix: "set training.enabled: true on a training server (no real provider channel), or disable this channel"))
+            }
+        }
+
         // MARK: - Storage, reference files, retention
 
         var settings = Settings(
@@ -159,9 +185,40 @@ enum SettingsFile {
             vocabularyPath: resolve(problems.value("vocabulary.yaml") { try yaml.string("reference.vocabulary", default: "vocabulary.yaml") })
         )
 
+        // MARK: - Operator endpoints and clients behind the proxy
+
+        if yaml.node("server.operator_token") != nil {
+            problems.add(yaml.error("server.operator_token", "is a secret and must not be in the config file",
+                                    fix: "set TIPLINE_SERVER_OPERATOR_TOKEN or put server: {operator_token: …} in secrets_file"))
+        }
+        let operatorToken = environment["TIPLINE_SERVER_OPERATOR_TOKEN"] ?? secrets?.node("server.operator_token")?.scalar?.string
+        if let operatorToken, !operatorToken.isEmpty {
+            if operatorToken.count < 16 || operatorToken.contains(where: { $0.isWhitespace }) {
+                problems.add(ConfigError(file: "environment or secrets_file", key: "server.operator_token",
+                                         problem: "must be 16 characters or more, without spaces",
+                                         fix: "make one with: openssl rand -hex 24"))
+            }
+            settings.operatorToken = operatorToken
+        }
+        if let listen = problems.value(nil, { try yaml.string("server.operator_listen") }), !listen.isEmpty {
+            if let address = listenAddress(listen), address.port != port || address.port == 0 {
+                settings.operatorListen = address
+            } else {
+                problems.add(yaml.error("server.operator_listen", "must be HOST:PORT on another port than server.port, not '\(listen)'",
+                                        fix: "for example 127.0.0.1:9091"))
+            }
+        }
+        if yaml.node("server.trusted_proxies") != nil {
+            settings.trustedProxies = problems.value(settings.trustedProxies) { try yaml.stringList("server.trusted_proxies") }
+        }
+        if let list = environment["TIPLINE_SERVER_TRUSTED_PROXIES"] {
+            settings.trustedProxies = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+
         // MARK: - Alerts and limits
 
         settings.alertBundleWindow = problems.value(60) { try yaml.double("alerts.bundle_window_seconds", default: 60, range: 0...3600) }
+        settings.confirmOfficerNumbers = problems.value(true) { try yaml.bool("alerts.confirm_officer_numbers", default: true) }
         var limits = AbuseLimits()
         limits.inboundPerSender = problems.value(limits.inboundPerSender) {
             try yaml.int("limits.inbound_per_sender", default: limits.inboundPerSender, range: 1...100_000)
@@ -183,7 +240,17 @@ enum SettingsFile {
             limits.replyCountryCodes = codes
         }
         settings.limits = limits
+        settings.training = training
         return settings
+    }
+
+    /// `HOST:PORT` (`[::1]:9091` for IPv6); nil when it is not one.
+    static func listenAddress(_ text: String) -> Settings.ListenAddress? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, !host.contains(where: { $0.isWhitespace || $0 == "/" }) else { return nil }
+        return Settings.ListenAddress(host: host, port: port)
     }
 
     /// Where a channel's secrets come from: the environment first, then the secrets file.
@@ -225,7 +292,8 @@ enum SettingsFile {
         }
         if provider == .simulator {
             credentials["account_sid"] = credentials["account_sid"] ?? "ACsimulator"
-            credentials["auth_token"] = credentials["auth_token"] ?? "simulator"
+            // Only this process knows it: nobody else can post to the simulator's provider endpoint.
+            credentials["auth_token"] = credentials["auth_token"] ?? UUID().uuidString
         }
         for key in requiredCredentials(provider, verify: verify) where (credentials[key] ?? "").isEmpty {
             let how = secretKeys.contains(key) ? "set \(Settings.envName(name, key)) or put it in secrets_file" : "add \(key) under \(base)"

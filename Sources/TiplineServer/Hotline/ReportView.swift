@@ -90,14 +90,34 @@ struct ReportView: Encodable {
         ]
     }
 
-    /// RFC 4180 quoting; a leading `=`, `+`, `-` or `@` is prefixed with `'` so a spreadsheet never runs it as a formula.
+    /// RFC 4180 quoting. A value a spreadsheet could run as a formula — one starting with `=`, `+`, `-`, `@`, a tab or a
+    /// carriage return — is prefixed with `'`, except a plain signed number (`+84…` in a number column, `-5`).
     static func csvField(_ value: String) -> String {
         var value = value
-        if let first = value.first, "=+-@".contains(first), Double(value) == nil { value = "'" + value }
-        if value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+        if let first = value.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first),
+           !("+-".unicodeScalars.contains(first) && isPlainNumber(value)) {
+            value = "'" + value
+        }
+        // By scalar: "\r\n" is one Character, equal to neither "\r" nor "\n".
+        if value.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
             return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         }
         return value
+    }
+
+    /// A sign, digits, at most one decimal point, nothing else (`Double` would also take `-inf`, `+nan` or `-0x1p3`).
+    static func isPlainNumber(_ value: String) -> Bool {
+        var digits = 0, points = 0
+        for byte in value.utf8.dropFirst() {
+            if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                digits += 1
+            } else if byte == UInt8(ascii: ".") {
+                points += 1
+            } else {
+                return false
+            }
+        }
+        return digits > 0 && points <= 1
     }
 
     /// UTF-8 with a byte-order mark, so spreadsheet programs show Vietnamese correctly.

@@ -67,7 +67,7 @@ struct ReportsAPIController {
         let reports = try await database.reports(filter)
         try await database.audit(access.staff, action: "export_csv", target: nil, detail: "\(reports.count) reports; \(request.uri.query ?? "")", now: clock())
         let text = access.csv(reports)
-        return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8",
+        return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store",
                                                .contentDisposition: "attachment; filename=\"tipline-reports.csv\""],
                         body: .init(byteBuffer: ByteBuffer(string: text)))
     }
@@ -155,7 +155,7 @@ struct ReportsAPIController {
     func json(_ value: some Encodable) throws -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
                         body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
     }
 

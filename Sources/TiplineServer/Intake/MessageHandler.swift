@@ -88,6 +88,13 @@ struct MessageHandler {
         case .list:
             try listCases(officer!, language: language)
             return nil
+        case .confirm:
+            guard let code = parsed.number, try workflow.confirmNumber(of: officer!, code: code) else {
+                try reply(.officerConfirmWrong, language)
+                return nil
+            }
+            try reply(.officerConfirmed, language)
+            return nil
         default:
             break
         }

@@ -19,7 +19,7 @@ struct UssdController {
 
     func addRoutes(to router: Router<TiplineRequestContext>) {
         router.post("channels/:channel/ussd", use: handle)
-        router.post("simulator/ussd", use: simulate)
+        // `simulator/ussd` is a training tool: SimulatorController registers it, behind training access.
     }
 
     @Sendable func handle(_ request: Request, context: TiplineRequestContext) async throws -> Response {

@@ -64,9 +64,13 @@ struct AccessPage: WebPage {
         let name: String
         let role: String
         let officer: String
-        /// "until …" while locked out, else empty.
-        let locked: String
-        let isLocked: Bool
+        /// "active", "disabled …", or how long sign-ins wait after failures.
+        let state: String
+        /// Whether failed sign-ins are remembered for the account (an admin may clear them).
+        let throttled: Bool
+        let disabled: Bool
+        /// Whether it is the signed-in admin's own account (not disabled or deleted from here).
+        let own: Bool
     }
 
     let title = "Access"
@@ -121,7 +125,9 @@ extension WebController {
                     status: HTTPResponse.Status = .ok) async throws -> Response {
         let tokens = try await database.tokens()
         let users = try await database.users()
+        let throttles = try await database.signInThrottles(users.map { SignInThrottleKey.account($0.identity.name) })
         let now = clock()
+        let me = context.staff?.name
         let page = AccessPage(
             newToken: newToken, error: error, roles: StaffIdentity.Role.allCases.map(\.rawValue),
             tokens: tokens.map { token in
@@ -129,9 +135,18 @@ extension WebController {
                                  state: token.revokedAt.map { "revoked " + local($0) } ?? "active", active: token.revokedAt == nil)
             },
             users: users.map { user in
-                let lockedUntil = user.lockedUntil.flatMap { $0 > now ? $0 : nil }
+                let throttle = throttles[SignInThrottleKey.account(user.identity.name)]
+                var state = "active"
+                if let disabled = user.disabledAt {
+                    state = "disabled " + local(disabled)
+                } else if let until = throttle?.blockedUntil, until > now {
+                    state = "\(throttle?.failures ?? 0) failed sign-ins, waiting until " + local(until)
+                } else if let throttle {
+                    state = "\(throttle.failures) failed sign-ins"
+                }
                 return AccessPage.Account(name: user.identity.name, role: user.identity.role.rawValue, officer: user.identity.officerID ?? "",
-                                          locked: lockedUntil.map { "until " + local($0) } ?? "", isLocked: lockedUntil != nil)
+                                          state: state, throttled: throttle != nil, disabled: user.disabledAt != nil,
+                                          own: user.identity.name == me)
             })
         return render(page, context: context, status: status)
     }
@@ -183,11 +198,11 @@ extension WebController {
         let name = (values["name"] ?? "").trimmingCharacters(in: .whitespaces)
         do {
             guard !name.isEmpty else { throw CaseActions.Failure.invalid("name: the sign-in name") }
-            guard (values["password"] ?? "").count >= 10 else { throw CaseActions.Failure.invalid("password: at least 10 characters") }
+            let password = try Self.newPassword(values["password"])
             let (role, officer) = try roleAndOfficer(values)
             guard try await database.user(named: name) == nil else { throw CaseActions.Failure.invalid("name: '\(name)' is taken") }
-            try await database.insertUser(name: name, role: role, officerID: officer, passwordHash: try StaffAuth.hash(password: values["password"]!),
-                                          now: clock())
+            let hash = try await StaffAuth.hashOffLoop(password: password, cost: deployment.current.settings.passwordCost)
+            try await database.insertUser(name: name, role: role, officerID: officer, passwordHash: hash, now: clock())
             try await database.audit(admin, action: "user_create", target: name, detail: role.rawValue, now: clock())
             return redirect("/admin/access")
         } catch CaseActions.Failure.invalid(let reason) {
@@ -195,11 +210,65 @@ extension WebController {
         }
     }
 
+    /// A new password as typed: 10 characters or more.
+    static func newPassword(_ password: String?) throws -> String {
+        guard let password, password.count >= 10 else { throw CaseActions.Failure.invalid("password: at least 10 characters") }
+        return password
+    }
+
+    /// Clears the account's failed sign-ins.
     @Sendable func unlockUser(_ request: Request, context: TiplineRequestContext) async throws -> Response {
         let admin = try adminOnly(context)
         let name = try await form(request)["name"] ?? ""
         _ = try await database.unlockUser(name: name)
         try await database.audit(admin, action: "user_unlock", target: name, now: clock())
         return redirect("/admin/access")
+    }
+
+    /// Runs `change` on the account named in the form, audited as `action`; an unknown name, or the admin's own
+    /// account where `notOwn`, is answered on the access page.
+    func changeUser(_ request: Request, context: TiplineRequestContext, action: String, notOwn: Bool = true,
+                    _ change: (String, [String: String]) async throws -> Int) async throws -> Response {
+        let admin = try adminOnly(context)
+        let values = try await form(request)
+        let name = values["name"] ?? ""
+        do {
+            if notOwn, name == admin.name { throw CaseActions.Failure.invalid("name: not your own account (another admin can)") }
+            guard try await change(name, values) > 0 else { throw CaseActions.Failure.invalid("name: no account '\(name)' to change") }
+        } catch CaseActions.Failure.invalid(let reason) {
+            return try await accessPage(context, error: reason, status: .badRequest)
+        }
+        try await database.audit(admin, action: action, target: name, now: clock())
+        return redirect("/admin/access")
+    }
+
+    /// Disables an account: it cannot sign in and its sessions end at once.
+    @Sendable func disableUser(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        try await changeUser(request, context: context, action: "user_disable") { name, _ in
+            try await database.setUserDisabled(name: name, true, now: clock())
+        }
+    }
+
+    @Sendable func enableUser(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        try await changeUser(request, context: context, action: "user_enable") { name, _ in
+            try await database.setUserDisabled(name: name, false, now: clock())
+        }
+    }
+
+    /// Deletes an account and ends its sessions; the audit log keeps its name.
+    @Sendable func deleteUser(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        try await changeUser(request, context: context, action: "user_delete") { name, _ in
+            try await database.deleteUser(name: name)
+        }
+    }
+
+    /// Sets a new password: the account's sessions end (an admin changing their own is signed out) and its failed
+    /// sign-ins are cleared.
+    @Sendable func changePassword(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        try await changeUser(request, context: context, action: "user_password", notOwn: false) { name, values in
+            let password = try Self.newPassword(values["password"])
+            let hash = try await StaffAuth.hashOffLoop(password: password, cost: deployment.current.settings.passwordCost)
+            return try await database.setPassword(name: name, passwordHash: hash)
+        }
     }
 }

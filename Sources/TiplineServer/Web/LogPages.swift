@@ -106,7 +106,8 @@ extension WebController {
         let filter = try access.scoped(ReportQuery.filter(params, now: clock()))
         let reports = try await database.reports(filter)
         try await database.audit(access.staff, action: "export_csv", target: nil, detail: "\(reports.count) reports (web)", now: clock())
-        return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"tipline-reports.csv\""],
+        return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store",
+                                               .contentDisposition: "attachment; filename=\"tipline-reports.csv\""],
                         body: .init(byteBuffer: ByteBuffer(string: access.csv(reports))))
     }
 }

@@ -46,7 +46,7 @@ extension WebController {
     }
 
     @Sendable func phonePage(_ request: Request, context: TiplineRequestContext) async throws -> Response {
-        _ = try staff(context)
+        _ = try trainer(context)
         guard simulatorChannel != nil else { throw HTTPError(.notFound, message: "the simulator channel is not enabled") }
         return phoneView(from: request.uri.queryParameters["from"].map(String.init) ?? "+84900000201", context: context)
     }
@@ -59,7 +59,7 @@ extension WebController {
 
     /// Plays one step of a USSD session as the phone, through the same session store as the aggregator's requests.
     @Sendable func phoneUSSD(_ request: Request, context: TiplineRequestContext) async throws -> Response {
-        _ = try staff(context)
+        _ = try trainer(context)
         guard let channel = simulatedUssdChannel else {
             throw HTTPError(.notFound, message: "no USSD channel is enabled")
         }
@@ -81,7 +81,7 @@ extension WebController {
     }
 
     @Sendable func phone(_ request: Request, context: TiplineRequestContext) async throws -> Response {
-        let staff = try staff(context)
+        let staff = try trainer(context)
         guard let channel = simulatorChannel else { throw HTTPError(.notFound, message: "the simulator channel is not enabled") }
         let values = try await form(request)
         let from = values["from"] ?? ""
@@ -92,5 +92,15 @@ extension WebController {
         // Let the dispatcher deliver to the simulator before the page shows what it "sent".
         try await Task.sleep(for: .milliseconds(300))
         return redirect("/phone?from=\(FormBody.escape(from))")
+    }
+
+    /// Signed-in staff of a role that may use the training tools (`training.roles`).
+    func trainer(_ context: TiplineRequestContext) throws -> StaffIdentity {
+        let staff = try staff(context)
+        let roles = deployment.current.settings.training.roles
+        guard roles.contains(staff.role.rawValue) else {
+            throw HTTPError(.forbidden, message: "your role may not use the training tools (training.roles: \(roles.joined(separator: ", ")))")
+        }
+        return staff
     }
 }

@@ -14,18 +14,20 @@ struct SignInPage: WebPage {
     let error: String?
 }
 
-/// Sign-in and sign-out: name and password, a session cookie, lock-out after repeated failures.
+/// Sign-in and sign-out: name and password, a session cookie, growing waits after failures (``SignInThrottle``).
 extension WebController {
     static let loginCookie = "tipline_login"
     static let sessionLifetime: TimeInterval = 8 * 3600
-    static let maxFailures = 5
-    static let lockout: TimeInterval = 15 * 60
+    /// The one answer to every failed sign-in — unknown name, wrong password, too many tries, disabled account — so
+    /// that it tells nobody which names exist.
+    static let signInFailure = "Sai tên hoặc mật khẩu, hoặc thử quá nhiều lần: xin chờ rồi thử lại. / "
+        + "Wrong name or password, or too many tries: wait and try again."
 
     /// Cookies are `Secure` when the public address is HTTPS (behind the TLS proxy).
     var secureCookies: Bool { deployment.current.settings.publicURL.hasPrefix("https://") }
 
     @Sendable func loginPage(_ request: Request, context: TiplineRequestContext) async throws -> Response {
-        loginForm(error: nil, next: request.uri.queryParameters["next"].map(String.init) ?? "/", context: context)
+        loginForm(error: nil, next: Self.localPath(request.uri.queryParameters["next"].map(String.init)), context: context)
     }
 
     func loginForm(error: String?, next: String, context: TiplineRequestContext, status: HTTPResponse.Status = .ok) -> Response {
@@ -39,36 +41,50 @@ extension WebController {
 
     @Sendable func login(_ request: Request, context: TiplineRequestContext) async throws -> Response {
         let values = try await form(request)
-        let next = values["next"].flatMap { $0.hasPrefix("/") && !$0.hasPrefix("//") ? $0 : nil } ?? "/"
+        let next = Self.localPath(values["next"])
         guard let sent = values["csrf"], let cookie = request.cookies[Self.loginCookie]?.value, !sent.isEmpty, sent == cookie else {
             return loginForm(error: "Phiên đăng nhập hết hạn, xin thử lại. / The sign-in form expired; please try again.", next: next,
                              context: context, status: .forbidden)
         }
         let name = values["name"] ?? "", password = values["password"] ?? ""
+        let address = clientAddress(request, context: context)
+        let throttle = SignInThrottle(database: database, clock: clock)
+        func refused() -> Response { loginForm(error: Self.signInFailure, next: next, context: context, status: .unauthorized) }
+        guard try await throttle.admit(name: name, address: address) else {
+            logger.notice("sign-in refused: too many failures, waiting", metadata: ["user": "\(name.prefix(64))"])
+            return refused()
+        }
+        let user = try await database.user(named: name)
+        let cost = deployment.current.settings.passwordCost
+        // An unknown name is checked against a decoy hash of the same cost: the answer takes as long as for a real account.
+        let matches = await StaffAuth.verifyOffLoop(password: password, hash: user?.passwordHash ?? StaffAuth.decoy(cost: cost))
+        guard let user, matches, user.disabledAt == nil else {
+            logger.notice("sign-in failed", metadata: ["user": "\(name.prefix(64))", "disabled": "\(user?.disabledAt != nil)"])
+            return refused()
+        }
+        try await throttle.succeeded(name: name, address: address)
+        await strengthenHash(of: user, password: password, to: cost)
         let now = clock()
-        let failure = "Sai tên hoặc mật khẩu. / Wrong name or password."
-        guard let user = try await database.user(named: name) else {
-            _ = StaffAuth.verify(password: password, hash: "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAA") // same time as a real check
-            return loginForm(error: failure, next: next, context: context, status: .unauthorized)
-        }
-        if let locked = user.lockedUntil, locked > now {
-            logger.warning("sign-in refused: account locked", metadata: ["user": "\(name)"])
-            return loginForm(error: "Tài khoản tạm khoá sau nhiều lần sai; thử lại sau 15 phút hoặc nhờ quản trị mở. / Locked after repeated failures; try again in 15 minutes or ask an admin.",
-                             next: next, context: context, status: .forbidden)
-        }
-        guard StaffAuth.verify(password: password, hash: user.passwordHash) else {
-            try await database.recordFailedSignIn(userID: user.id, maxAttempts: Self.maxFailures, lockFor: Self.lockout, now: now)
-            logger.notice("sign-in failed", metadata: ["user": "\(name)", "attempt": "\(user.failedAttempts + 1)"])
-            return loginForm(error: failure, next: next, context: context, status: .unauthorized)
-        }
         let session = StaffAuth.newToken(prefix: "")
         try await database.createSession(userID: user.id, hash: StaffAuth.hash(token: session), csrf: StaffAuth.newToken(prefix: ""),
-                                         expires: now.addingTimeInterval(Self.sessionLifetime))
+                                         expires: now.addingTimeInterval(Self.sessionLifetime), now: now)
         try await database.audit(user.identity, action: "sign_in", target: nil, now: now)
         var response = redirect(next)
         response.setCookie(Cookie(name: Self.sessionCookie, value: session, maxAge: Int(Self.sessionLifetime), path: "/",
                                   secure: secureCookies, httpOnly: true, sameSite: .strict))
         return response
+    }
+
+    /// Replaces a hash made at a weaker cost than `cost` (N = 2^14 before) once the password is known to be right.
+    func strengthenHash(of user: AppDatabase.StaffUser, password: String, to cost: StaffAuth.Cost) async {
+        guard let stored = StaffAuth.cost(of: user.passwordHash), stored.isWeaker(than: cost) else { return }
+        do {
+            let stronger = try await StaffAuth.hashOffLoop(password: password, cost: cost)
+            try await database.rehashPassword(userID: user.id, from: user.passwordHash, to: stronger)
+            logger.info("password rehashed at the current cost", metadata: ["user": "\(user.identity.name)"])
+        } catch {
+            logger.warning("could not rehash a password", metadata: ["user": "\(user.identity.name)", "error": "\(error)"])
+        }
     }
 
     @Sendable func logout(_ request: Request, context: TiplineRequestContext) async throws -> Response {
@@ -79,4 +95,38 @@ extension WebController {
         response.setCookie(Cookie(name: Self.sessionCookie, value: "", maxAge: 0, path: "/", secure: secureCookies, httpOnly: true, sameSite: .strict))
         return response
     }
+
+    // MARK: - Where to, and from where
+
+    /// `next` when it is a path on this site, else `/`: never another site after signing in.
+    ///
+    /// Accepted: printable ASCII starting with one `/`, whose percent-decoded form also starts with one `/` and has no
+    /// control character or backslash (browsers read `\` as `/` and drop tabs and newlines, so `/\evil`, `/%5Cevil` and
+    /// `/%09/evil` would become `//evil`), and which parses as a URL with no scheme, host, user or port.
+    static func localPath(_ next: String?) -> String {
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), next.utf8.count <= 2048,
+              next.unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) && $0 != "\\" }),
+              let decoded = next.removingPercentEncoding, decoded.hasPrefix("/"), !decoded.hasPrefix("//"),
+              !decoded.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0 == "\\" }),
+              let url = URLComponents(string: next), url.scheme == nil, url.host == nil, url.user == nil, url.port == nil,
+              url.percentEncodedPath.hasPrefix("/")
+        else { return "/" }
+        return next
+    }
+
+    /// The client's address, for the per-address sign-in throttle: the peer, or the last `X-Forwarded-For` entry when the
+    /// peer is a trusted proxy (`server.trusted_proxies`).
+    func clientAddress(_ request: Request, context: TiplineRequestContext) -> String {
+        let peer = context.remoteAddress?.ipAddress ?? "unknown"
+        guard deployment.current.settings.trustedProxies.contains(peer),
+              let forwarded = request.headers[values: .xForwardedFor].joined(separator: ",").split(separator: ",").last
+        else { return peer }
+        let client = forwarded.trimmingCharacters(in: .whitespaces)
+        guard !client.isEmpty, client.count <= 45, client.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == ":" }) else { return peer }
+        return client
+    }
+}
+
+extension HTTPFields.Element.Name {
+    static var xForwardedFor: Self { Self("X-Forwarded-For")! }
 }

@@ -9,7 +9,8 @@ import TiplineStore
 /// The hotline web pages: server-rendered (swift-mustache), no JavaScript, usable on a slow connection.
 ///
 /// Sign-in by name and password (scrypt), a session cookie (`HttpOnly`, `SameSite=Strict`, `Secure` behind TLS),
-/// a CSRF token on every form, lock-out after repeated failures. Every view of a report and every export is audited.
+/// a CSRF token on every form, growing waits after failed sign-ins. Every view of a report and every export is audited.
+/// No script and no inline style: the pages work under the strict Content-Security-Policy of ``SecurityHeadersMiddleware``.
 ///
 /// This file holds the routes and what every page shares; each family of pages — sign-in, the log, one report,
 /// the admin pages, the phone simulator — lives in its own file with the view models of its templates.
@@ -36,6 +37,7 @@ struct WebController {
     }
 
     func addRoutes(to router: Router<TiplineRequestContext>) {
+        router.get("static/tipline.css", use: stylesheet)
         router.get("login", use: loginPage)
         router.post("login", use: login)
         let pages = router.group()
@@ -53,14 +55,21 @@ struct WebController {
         pages.post("admin/access/tokens/revoke", use: revokeToken)
         pages.post("admin/access/users", use: createUser)
         pages.post("admin/access/users/unlock", use: unlockUser)
-        pages.get("phone", use: phonePage)
-        pages.post("phone", use: phone)
-        pages.post("phone/ussd", use: phoneUSSD)
+        pages.post("admin/access/users/disable", use: disableUser)
+        pages.post("admin/access/users/enable", use: enableUser)
+        pages.post("admin/access/users/delete", use: deleteUser)
+        pages.post("admin/access/users/password", use: changePassword)
+        // The phone page is a training tool: only with training on (the simulator channel exists only then).
+        if simulatorChannel != nil, deployment.current.settings.training.enabled {
+            pages.get("phone", use: phonePage)
+            pages.post("phone", use: phone)
+            pages.post("phone/ussd", use: phoneUSSD)
+        }
     }
 
     // MARK: - Rendering
 
-    /// Renders `page` inside the shared header, with the headers that keep a page out of caches, frames and referrers.
+    /// Renders `page` inside the shared header, kept out of caches (``SecurityHeadersMiddleware`` adds the rest).
     func render<Page: WebPage>(_ page: Page, context: TiplineRequestContext, status: HTTPResponse.Status = .ok) -> Response {
         let staff = context.staff.map { staff in
             StaffBar(name: staff.name, role: staff.role.rawValue, csrf: context.csrf ?? "", admin: staff.role == .admin,
@@ -68,9 +77,18 @@ struct WebController {
         }
         let frame = PageFrame(page: page, staff: staff, csrf: staff.map(\.csrf))
         let html = library.render(frame, withTemplate: Page.template) ?? "template \(Page.template) missing"
-        return Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
-                                                  .init("X-Frame-Options")!: "DENY", .init("Referrer-Policy")!: "no-referrer"],
+        return Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
                         body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// The pages' one stylesheet (`Resources/static/tipline.css`): the Content-Security-Policy allows no inline style.
+    static let stylesheetText: String? = Bundle.module.url(forResource: "tipline", withExtension: "css", subdirectory: "Resources/static")
+        .flatMap { try? String(contentsOf: $0, encoding: .utf8) }
+
+    @Sendable func stylesheet(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        guard let text = Self.stylesheetText else { throw HTTPError(.notFound, message: "the stylesheet is missing from the build") }
+        return Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "public, max-age=3600"],
+                        body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
     func redirect(_ location: String) -> Response {
