@@ -12,6 +12,8 @@ let package = Package(
         .executable(name: "tipline", targets: ["tipline"]),
         .library(name: "TiplineCore", targets: ["TiplineCore"]),
         .library(name: "TiplineServer", targets: ["TiplineServer"]),
+        .library(name: "TiplineProviders", targets: ["TiplineProviders"]),
+        .library(name: "CurlHTTP", targets: ["CurlHTTP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),

@@ -67,6 +67,8 @@ public func buildRouter(_ runtime: TiplineRuntime, templates: MustacheLibrary? =
     let settings = runtime.deployment.current.settings
     // First, so it wraps every route (and the not-found answer).
     router.add(middleware: SecurityHeadersMiddleware(deployment: runtime.deployment))
+    // One error shape everywhere (webhooks, API, pages): `{"error": "reason"}` with the status.
+    router.add(middleware: APIErrorMiddleware())
     ChannelController(providers: runtime.providers, intake: runtime.intake,
                       deliveryReports: DeliveryReports(database: runtime.database, clock: runtime.clock),
                       maxBodyBytes: settings.maxBodyBytes, metrics: runtime.metrics, channelLog: runtime.channelLog,

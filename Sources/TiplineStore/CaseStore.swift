@@ -374,6 +374,11 @@ extension AppDatabase {
         try await writer.write { db in try work(CaseStore(db)) }
     }
 
+    /// The roster numbers that confirmed their invitation (for the duty page).
+    public func confirmedRosterNumbers() async throws -> Set<RosterNumber> {
+        try await reader.read { db in try CaseStore(db).confirmedRosterNumbers() }
+    }
+
     /// Duty toggles in force now (for the duty page).
     public func dutyOverrides(now: Date) async throws -> (on: Set<String>, off: Set<String>) {
         let result = try await reader.read { db in try AppDatabase.dutyOverrides(db, now: now) }

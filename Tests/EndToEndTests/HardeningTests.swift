@@ -43,4 +43,19 @@ struct HardeningTests {
             #expect(done.allSatisfy { $0.state == .sent })
         }
     }
+
+    @Test("webhook, API and page errors all answer one JSON shape: {\"error\": \"reason\"}")
+    func oneErrorShape() async throws {
+        try await withTipline { _, _, port in
+            let webhook = try await client.execute(CurlRequest(method: "POST", url: "http://127.0.0.1:\(port)/channels/sms/sms",
+                                                               headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array("x=1".utf8)))
+            let unknown = try await client.execute(CurlRequest(method: "POST", url: "http://127.0.0.1:\(port)/channels/nope/sms", body: []))
+            let api = try await client.execute(CurlRequest(url: "http://127.0.0.1:\(port)/api/v1/reports"))
+            for response in [webhook, unknown, api] {
+                #expect(response.status >= 400)
+                let object = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
+                #expect(object?["error"] is String, "\(response.status): \(response.bodyText)")
+            }
+        }
+    }
 }

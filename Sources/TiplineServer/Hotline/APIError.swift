@@ -20,7 +20,7 @@ struct APIError: HTTPResponseError {
     }
 }
 
-/// Turns any error under `/api/v1` into `{"error": "…"}`.
+/// Turns any error a route throws into `{"error": "…"}`: one shape for webhooks, the API and the pages.
 struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -28,7 +28,9 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as APIError {
             throw error
         } catch let error as HTTPError {
-            throw APIError(error.status, error.body ?? error.status.reasonPhrase)
+            var shaped = APIError(error.status, error.body ?? error.status.reasonPhrase)
+            shaped.headers = error.headers // Retry-After on a 503, WWW-Authenticate on a 401
+            throw shaped
         } catch let error as CaseActions.Failure {
             switch error {
             case .notFound: throw APIError(.notFound, "no such report")

@@ -149,7 +149,7 @@ struct ReportsAPIController {
         let staff = try staff(context)
         let roster = deployment.current
         let overrides = try await database.dutyOverrides(now: clock())
-        return try json(DutyBoard.now(roster, at: clock(), overrides: overrides, staff: staff))
+        return try json(DutyBoard.now(roster, at: clock(), overrides: overrides, staff: staff, confirmed: try await database.confirmedRosterNumbers()))
     }
 
     func json(_ value: some Encodable) throws -> Response {
@@ -189,24 +189,30 @@ struct DutyBoard: Encodable {
     let areas: [AreaDuty]
     let supervisors: [Person]
     let hotline: [Person]
+    /// Officers whose number has not confirmed its invitation: routing passes over them.
+    let unconfirmed: [Person]
 
-    static func now(_ deployment: Deployment, at instant: Date, overrides: (on: Set<String>, off: Set<String>), staff: StaffIdentity) -> DutyBoard {
+    static func now(_ deployment: Deployment, at instant: Date, overrides: (on: Set<String>, off: Set<String>), staff: StaffIdentity,
+                    confirmed: Set<RosterNumber>) -> DutyBoard {
         let roster = deployment.roster
         let access = StaffReportAccess(staff, in: deployment)
         func person(_ officer: Officer) -> Person {
             Person(id: officer.id, name: officer.name, role: officer.role.rawValue, phone: access.phone(officer.phone))
         }
         let covered = Set(roster.officers.flatMap(\.areas))
+        let unconfirmed = deployment.settings.confirmOfficerNumbers
+            ? roster.officers.filter { !confirmed.contains(RosterNumber(officerID: $0.id, phone: $0.phone)) } : []
+        let off = overrides.off.union(unconfirmed.map(\.id))
         let areas = deployment.gazetteer.areas.filter { covered.contains($0.code) }.map { area in
             AreaDuty(areaCode: area.code, areaName: area.name,
-                     onDuty: roster.onDuty(in: area, at: instant, extraOnDuty: overrides.on, offDuty: overrides.off).map(person))
+                     onDuty: roster.onDuty(in: area, at: instant, extraOnDuty: overrides.on, offDuty: off).map(person))
         }
         let onDuty = roster.officers.filter {
-            !overrides.off.contains($0.id) && (overrides.on.contains($0.id) || $0.isOnDuty(at: instant, in: roster.timeZone))
+            !off.contains($0.id) && (overrides.on.contains($0.id) || $0.isOnDuty(at: instant, in: roster.timeZone))
         }
         return DutyBoard(at: ReportView.iso(instant), areas: areas,
                          supervisors: onDuty.filter { $0.role == .supervisor }.map(person),
-                         hotline: onDuty.filter { $0.role == .hotline }.map(person))
+                         hotline: onDuty.filter { $0.role == .hotline }.map(person), unconfirmed: unconfirmed.map(person))
     }
 }
 

@@ -18,6 +18,8 @@ struct DutyPage: WebPage {
     let areas: [AreaRow]
     let supervisors: String
     let hotline: String
+    /// Officers whose number has not answered its invitation: they get no alerts until it does.
+    let unconfirmed: String
 }
 
 extension DutyPage {
@@ -27,7 +29,7 @@ extension DutyPage {
             people.isEmpty ? "—" : people.map { "\($0.name) (\($0.phone))" }.joined(separator: ", ")
         }
         self.init(at: at, areas: board.areas.map { AreaRow(name: $0.areaName, code: $0.areaCode, people: names($0.onDuty)) },
-                  supervisors: names(board.supervisors), hotline: names(board.hotline))
+                  supervisors: names(board.supervisors), hotline: names(board.hotline), unconfirmed: board.unconfirmed.isEmpty ? "" : names(board.unconfirmed))
     }
 }
 
@@ -87,7 +89,8 @@ extension WebController {
     @Sendable func duty(_ request: Request, context: TiplineRequestContext) async throws -> Response {
         let staff = try staff(context)
         let overrides = try await database.dutyOverrides(now: clock())
-        let board = DutyBoard.now(deployment.current, at: clock(), overrides: overrides, staff: staff)
+        let board = DutyBoard.now(deployment.current, at: clock(), overrides: overrides, staff: staff,
+                                  confirmed: try await database.confirmedRosterNumbers())
         return render(DutyPage(board, at: local(clock())), context: context)
     }
 
