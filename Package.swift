@@ -43,6 +43,7 @@ let package = Package(
             dependencies: [
                 "TiplineCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -29,7 +29,7 @@ public struct TiplineRuntime: Sendable {
     public static func make(deployment: Deployment, logger: Logger = Logger(label: "tipline"),
                             clock: @escaping @Sendable () -> Date = { Date() }) throws -> TiplineRuntime {
         let settings = deployment.settings
-        let database = try AppDatabase.open(path: settings.databasePath, durable: settings.durableDatabase)
+        let database = try settings.openDatabase()
         var providers: [String: any SMSProvider] = [:]
         for (name, var channel) in settings.channels {
             if channel.provider == .simulator {

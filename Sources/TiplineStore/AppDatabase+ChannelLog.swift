@@ -56,13 +56,13 @@ public struct ChannelLogEntry: Codable, Sendable, Equatable, FetchableRecord, Mu
 extension AppDatabase {
     public func appendChannelLog(_ entries: [ChannelLogEntry]) async throws {
         guard !entries.isEmpty else { return }
-        try await writer.write { db in
+        try await dbWrite { db in
             for var entry in entries { try entry.insert(db) }
         }
     }
 
     public func channelLog(channel: String?, since: Date?, limit: Int) async throws -> [ChannelLogEntry] {
-        try await reader.read { db in
+        try await dbRead { db in
             var request = ChannelLogEntry.order(Column("id").desc).limit(limit)
             if let channel { request = request.filter(Column("channel") == channel) }
             if let since { request = request.filter(Column("at") >= since) }

@@ -6,7 +6,7 @@ import GRDB
 extension AppDatabase {
     /// Messages ready to send, oldest first, marked `sending` in the same transaction so no two senders take one.
     public func claimDueMessages(now: Date, limit: Int) async throws -> [OutboundMessage] {
-        try await writer.write { db in
+        try await dbWrite { db in
             let due = try OutboundMessage
                 .filter(OutboundMessage.Columns.state == OutboundMessage.State.queued)
                 .filter(OutboundMessage.Columns.nextAttemptAt <= now)
@@ -30,7 +30,7 @@ extension AppDatabase {
 
     /// When the next queued message falls due, for the dispatcher's sleep.
     public func nextDueDate() async throws -> Date? {
-        try await reader.read { db in
+        try await dbRead { db in
             try Date.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'queued'")
         }
     }
@@ -38,7 +38,7 @@ extension AppDatabase {
     /// After a crash or a stop, messages left `sending` go back to the queue: at most one resend, never a loss.
     @discardableResult
     public func requeueInterruptedSends(now: Date) async throws -> Int {
-        try await writer.write { db in
+        try await dbWrite { db in
             try db.execute(sql: "UPDATE outbox SET state = 'queued', next_attempt_at = ?, updated_at = ? WHERE state = 'sending'",
                            arguments: [now, now])
             return db.changesCount
@@ -68,16 +68,17 @@ extension AppDatabase {
     /// Records the outcomes of a batch of sends in one transaction.
     public func recordSendOutcomes(_ records: [SendRecord], now: Date) async throws {
         guard !records.isEmpty else { return }
-        try await writer.write { db in
+        try await dbWrite { db in
             let update = try db.cachedStatement(sql: """
                 UPDATE outbox SET state = ?, provider_message_id = COALESCE(?, provider_message_id), last_error = COALESCE(?, CASE WHEN ? THEN last_error END),
                     next_attempt_at = COALESCE(?, next_attempt_at), sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END,
                     attempts = attempts - ?, updated_at = ?
                 WHERE id = ? AND state = 'sending'
                 """)
+            let cipher = try FieldCipher.inForce
             for record in records {
                 // Only a message still `sending` is ours to record: a delivery report may have raced ahead.
-                try update.execute(arguments: [record.state, record.providerMessageID, record.error, record.deferred, record.nextAttemptAt,
+                try update.execute(arguments: [record.state, record.providerMessageID, try cipher.seal(record.error), record.deferred, record.nextAttemptAt,
                                                record.state.rawValue, now, record.deferred ? 1 : 0, now, record.id])
                 guard db.changesCount == 1, record.state != .queued else { continue }
                 if let providerID = record.providerMessageID {
@@ -88,7 +89,7 @@ extension AppDatabase {
                         """, arguments: [providerID, record.id])
                     for row in early {
                         if let state = OutboundMessage.State(rawValue: row["state"]), let message = try OutboundMessage.fetchOne(db, key: record.id) {
-                            _ = try Self.applyDeliveryReport(db, message: message, state: state, error: row["error"], now: now)
+                            _ = try Self.applyDeliveryReport(db, message: message, state: state, error: try cipher.open(row["error"] as String?), now: now)
                         }
                     }
                 }
@@ -108,13 +109,13 @@ extension AppDatabase {
     @discardableResult
     public func recordDeliveryReport(channel: String, providerMessageID: String, state: OutboundMessage.State,
                                      error: String?, now: Date) async throws -> OutboundMessage? {
-        try await writer.write { db in
+        try await dbWrite { db in
             guard let message = try OutboundMessage
                 .filter(OutboundMessage.Columns.channel == channel && OutboundMessage.Columns.providerMessageID == providerMessageID)
                 .fetchOne(db) else {
                 try db.execute(sql: """
                     INSERT OR IGNORE INTO pending_delivery_report (channel, provider_message_id, state, error, at) VALUES (?, ?, ?, ?, ?)
-                    """, arguments: [channel, providerMessageID, state, error, now])
+                    """, arguments: [channel, providerMessageID, state, try FieldCipher.inForce.seal(error), now])
                 return nil
             }
             return try Self.applyDeliveryReport(db, message: message, state: state, error: error, now: now)
@@ -148,7 +149,7 @@ extension AppDatabase {
     }
 
     public func outboundMessages(reportNumber: Int? = nil) async throws -> [OutboundMessage] {
-        try await reader.read { db in
+        try await dbRead { db in
             var request = OutboundMessage.order(Column("id"))
             if let reportNumber { request = request.filter(OutboundMessage.Columns.reportNumber == reportNumber) }
             return try request.fetchAll(db)
@@ -157,7 +158,7 @@ extension AppDatabase {
 
     /// Counts by state, and the age of the oldest queued message (for health and metrics).
     public func outboxSummary(now: Date) async throws -> (counts: [OutboundMessage.State: Int], oldestQueued: TimeInterval?) {
-        try await reader.read { db in
+        try await dbRead { db in
             var counts: [OutboundMessage.State: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM outbox GROUP BY state") {
                 if let state = OutboundMessage.State(rawValue: row["state"]) { counts[state] = row["n"] }
@@ -171,15 +172,17 @@ extension AppDatabase {
 // MARK: - Opt-out
 
 extension AppDatabase {
+    /// Opted-out numbers are kept only as their blind index.
     public static func isOptedOut(_ db: Database, phone: String) throws -> Bool {
-        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM opt_out WHERE phone = ?"), arguments: [phone]) ?? false
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM opt_out WHERE phone = ?"), arguments: [try FieldCipher.inForce.index(phone)]) ?? false
     }
 
     public static func setOptOut(_ db: Database, phone: String, optedOut: Bool, at: Date) throws {
+        let index = try FieldCipher.inForce.index(phone)
         if optedOut {
-            try db.execute(sql: "INSERT OR IGNORE INTO opt_out (phone, at) VALUES (?, ?)", arguments: [phone, at])
+            try db.execute(sql: "INSERT OR IGNORE INTO opt_out (phone, at) VALUES (?, ?)", arguments: [index, at])
         } else {
-            try db.execute(sql: "DELETE FROM opt_out WHERE phone = ?", arguments: [phone])
+            try db.execute(sql: "DELETE FROM opt_out WHERE phone = ?", arguments: [index])
         }
     }
 }

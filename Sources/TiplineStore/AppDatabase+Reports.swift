@@ -6,11 +6,11 @@ import TiplineCore
 
 extension AppDatabase {
     public func report(number: Int) async throws -> Report? {
-        try await reader.read { db in try Report.fetchOne(db, key: number) }
+        try await dbRead { db in try Report.fetchOne(db, key: number) }
     }
 
     public func timeline(number: Int) async throws -> [ReportEvent] {
-        try await reader.read { db in
+        try await dbRead { db in
             try ReportEvent.filter(ReportEvent.Columns.reportNumber == number).order(ReportEvent.Columns.at, Column("id")).fetchAll(db)
         }
     }
@@ -39,10 +39,10 @@ extension AppDatabase {
     }
 
     public func reports(_ filter: ReportFilter) async throws -> [Report] {
-        try await reader.read { db in try Self.reportRequest(filter).fetchAll(db) }
+        try await dbRead { db in try Self.reportRequest(filter).fetchAll(db) }
     }
 
-    static func reportRequest(_ filter: ReportFilter) -> QueryInterfaceRequest<Report> {
+    static func reportRequest(_ filter: ReportFilter) throws -> QueryInterfaceRequest<Report> {
         var request = Report.all()
         if let since = filter.since { request = request.filter(Report.Columns.receivedAt >= since) }
         if let until = filter.until { request = request.filter(Report.Columns.receivedAt < until) }
@@ -54,7 +54,11 @@ extension AppDatabase {
         }
         if let channel = filter.channel { request = request.filter(Report.Columns.channel == channel) }
         if let query = filter.query, !query.isEmpty {
-            request = request.filter(Report.Columns.searchKey.like("%\(TextFolding.fold(query))%"))
+            // Whole words, through their blind indexes: the text itself is sealed.
+            let cipher = try FieldCipher.inForce
+            for word in Report.searchWords(query) {
+                request = request.filter(Report.Columns.searchKey.like("% \(cipher.index(word)) %"))
+            }
         }
         if let before = filter.before { request = request.filter(Report.Columns.number < before) }
         if let areas = filter.scopeAreas {
@@ -68,29 +72,31 @@ extension AppDatabase {
 
     /// Open cases per commune, for the log page.
     public func openCasesByArea(scope: ReportFilter) async throws -> [(area: String, count: Int)] {
-        try await reader.read { db in
+        try await dbRead { db in
             var filter = scope
             filter.statuses = [.open, .acknowledged, .home]
             filter.limit = 100_000
-            let reports = try Self.reportRequest(filter).fetchAll(db)
+            // Counted by the database, grouped by commune (no report is loaded).
+            let rows = try Row.fetchAll(db, try Self.reportRequest(filter).unordered().limit(Int.max)
+                .select(Column("area_code"), count(Column("number")).forKey("n")).group(Column("area_code")).asRequest(of: Row.self))
             var counts: [String: Int] = [:]
-            for report in reports { counts[report.areaCode ?? "?", default: 0] += 1 }
+            for row in rows { counts[row["area_code"] as String? ?? "?", default: 0] += row["n"] as Int }
             return counts.sorted { $0.value == $1.value ? $0.key < $1.key : $0.value > $1.value }.map { ($0.key, $0.value) }
         }
     }
 
     public func reportCount() async throws -> Int {
-        try await reader.read { db in try Report.fetchCount(db) }
+        try await dbRead { db in try Report.fetchCount(db) }
     }
 
     public func inboundCount() async throws -> Int {
-        try await reader.read { db in try InboundMessage.fetchCount(db) }
+        try await dbRead { db in try InboundMessage.fetchCount(db) }
     }
 }
 
 extension AppDatabase {
     public func reportCountsByStatus() async throws -> [Report.Status: Int] {
-        try await reader.read { db in
+        try await dbRead { db in
             var counts: [Report.Status: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM report GROUP BY status") {
                 if let status = Report.Status(rawValue: row["status"]) { counts[status] = row["n"] }
@@ -102,7 +108,7 @@ extension AppDatabase {
     /// Whether a write can be made now (for readiness): takes the write lock and rolls back.
     public func isWritable() async -> Bool {
         do {
-            try await writer.writeWithoutTransaction { db in
+            try await dbWriteWithoutTransaction { db in
                 try db.execute(sql: "BEGIN IMMEDIATE")
                 try db.execute(sql: "ROLLBACK")
             }

@@ -21,7 +21,7 @@ extension AppDatabase {
     /// case's facts and timeline stay, anonymised; channel and audit logs older than their cut-offs are removed.
     /// With `dryRun`, counts what would go and changes nothing.
     public func purge(closedBefore: Date, channelLogBefore: Date, auditBefore: Date, now: Date, dryRun: Bool) async throws -> PurgeSummary {
-        try await writer.write { db in
+        try await dbWrite { db in
             var summary = PurgeSummary()
             let numbers = try Int.fetchAll(db, sql: """
                 SELECT number FROM report WHERE status = 'closed' AND closed_at < ? AND (text IS NOT NULL OR reporter IS NOT NULL)
@@ -63,7 +63,7 @@ extension AppDatabase {
             throw BackupError(message: "'\(path)' already exists: choose a new file name")
         }
         try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
-        try await writer.writeWithoutTransaction { db in
+        try await dbWriteWithoutTransaction { db in
             try db.execute(sql: "VACUUM INTO ?", arguments: [path])
         }
     }
@@ -74,6 +74,6 @@ extension AppDatabase {
     }
 
     public func integrityCheck() async throws -> String {
-        try await reader.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
+        try await dbRead { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
     }
 }

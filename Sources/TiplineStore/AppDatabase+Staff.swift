@@ -45,6 +45,9 @@ public struct APITokenRecord: Codable, Sendable, Equatable, FetchableRecord {
     }
 }
 
+/// One line of the audit log: who (a staff name, a token's name, an officer id, or `anonymous`), in what role, did or
+/// tried what, on what. Never a child's detail: `target` is a report number or a staff or token name, `detail` a count,
+/// redacted filters or a reason.
 public struct AuditEntry: Codable, Sendable, Equatable, FetchableRecord {
     public var id: Int64
     public var at: Date
@@ -53,6 +56,28 @@ public struct AuditEntry: Codable, Sendable, Equatable, FetchableRecord {
     public var action: String
     public var target: String?
     public var detail: String?
+}
+
+/// Which audit entries to read, newest first.
+public struct AuditQuery: Sendable, Equatable {
+    public var since: Date?
+    public var until: Date?
+    /// Exactly this actor.
+    public var actor: String?
+    /// Exactly this action (`view_report`, `list_reports`, `sign_in_failed` …).
+    public var action: String?
+    /// Entries older than this id: the next page.
+    public var before: Int64?
+    public var limit: Int
+
+    public init(since: Date? = nil, until: Date? = nil, actor: String? = nil, action: String? = nil, before: Int64? = nil, limit: Int = 100) {
+        self.since = since
+        self.until = until
+        self.actor = actor
+        self.action = action
+        self.before = before
+        self.limit = limit
+    }
 }
 
 /// What is remembered of failed sign-ins under one key: an account name or a client address.
@@ -82,7 +107,7 @@ public enum SignInThrottleKey {
 
 extension AppDatabase {
     public func insertToken(name: String, role: StaffIdentity.Role, officerID: String?, hash: String, now: Date) async throws -> Int64 {
-        try await writer.write { db in
+        try await dbWrite { db in
             try db.execute(sql: "INSERT INTO api_token (name, role, officer_id, hash, created_at) VALUES (?, ?, ?, ?, ?)",
                            arguments: [name, role.rawValue, officerID, hash, now])
             return db.lastInsertedRowID
@@ -90,22 +115,45 @@ extension AppDatabase {
     }
 
     public func tokens() async throws -> [APITokenRecord] {
-        try await reader.read { db in
+        try await dbRead { db in
             try APITokenRecord.fetchAll(db, sql: "SELECT id, name, role, officer_id, created_at, revoked_at, last_used_at FROM api_token ORDER BY id")
         }
     }
 
     /// Revokes a token by id or name; returns how many.
     public func revokeToken(_ idOrName: String, now: Date) async throws -> Int {
-        try await writer.write { db in
+        try await dbWrite { db in
             try db.execute(sql: "UPDATE api_token SET revoked_at = ? WHERE revoked_at IS NULL AND (CAST(id AS TEXT) = ? OR name = ?)",
                            arguments: [now, idOrName, idOrName])
             return db.changesCount
         }
     }
 
+    /// The identity of the active token with this hash, recording its use: `last_used_at` is written only when the
+    /// stored value is older than `touchInterval` (or missing, or ahead of `now`), so a busy token costs one write a minute.
+    public func authenticate(tokenHash hash: String, now: Date, touchInterval: TimeInterval = 60) async throws -> StaffIdentity? {
+        let found: (identity: StaffIdentity, id: Int64, lastUsedAt: Date?)? = try await dbRead { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT id, name, role, officer_id, last_used_at FROM api_token WHERE hash = ? AND revoked_at IS NULL
+                """, arguments: [hash]),
+                  let role = StaffIdentity.Role(rawValue: row["role"]) else { return nil }
+            return (StaffIdentity(name: row["name"], role: role, officerID: row["officer_id"]), row["id"], row["last_used_at"])
+        }
+        guard let found else { return nil }
+        let stale = now.addingTimeInterval(-touchInterval)
+        if found.lastUsedAt.map({ $0 <= stale || $0 > now }) ?? true {
+            try await dbWrite { db in
+                // Compared again inside the write: of concurrent requests, one writes.
+                try db.execute(sql: """
+                    UPDATE api_token SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ? OR last_used_at > ?)
+                    """, arguments: [now, found.id, stale, now])
+            }
+        }
+        return found.identity
+    }
+
     public func identity(forTokenHash hash: String) async throws -> StaffIdentity? {
-        try await reader.read { db in
+        try await dbRead { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT name, role, officer_id FROM api_token WHERE hash = ? AND revoked_at IS NULL",
                                              arguments: [hash]),
                   let role = StaffIdentity.Role(rawValue: row["role"]) else { return nil }
@@ -131,27 +179,27 @@ extension AppDatabase {
     }
 
     public func insertUser(name: String, role: StaffIdentity.Role, officerID: String?, passwordHash: String, now: Date) async throws {
-        try await writer.write { db in
+        try await dbWrite { db in
             try db.execute(sql: "INSERT INTO staff_user (name, role, officer_id, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
                            arguments: [name, role.rawValue, officerID, passwordHash, now])
         }
     }
 
     public func user(named name: String) async throws -> StaffUser? {
-        try await reader.read { db in
+        try await dbRead { db in
             try Row.fetchOne(db, sql: "SELECT * FROM staff_user WHERE name = ?", arguments: [name]).flatMap(StaffUser.init(row:))
         }
     }
 
     public func users() async throws -> [StaffUser] {
-        try await reader.read { db in
+        try await dbRead { db in
             try Row.fetchAll(db, sql: "SELECT * FROM staff_user ORDER BY name").compactMap(StaffUser.init(row:))
         }
     }
 
     /// Clears the account's sign-in throttle (``SignInThrottleKey/account(_:)``); returns how many accounts have the name.
     public func unlockUser(name: String) async throws -> Int {
-        try await writer.write { db in
+        try await dbWrite { db in
             try db.execute(sql: "DELETE FROM sign_in_throttle WHERE throttle_key = ?", arguments: [SignInThrottleKey.account(name)])
             return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM staff_user WHERE name = ?", arguments: [name]) ?? 0
         }
@@ -160,7 +208,7 @@ extension AppDatabase {
     /// Disables (`disabled: true`, ending the account's sessions; an account already disabled keeps its date) or enables
     /// an account; returns how many accounts have the name.
     public func setUserDisabled(name: String, _ disabled: Bool, now: Date) async throws -> Int {
-        try await writer.write { db in
+        try await dbWrite { db in
             if disabled {
                 try db.execute(sql: "UPDATE staff_user SET disabled_at = COALESCE(disabled_at, ?) WHERE name = ?", arguments: [now, name])
                 let changed = db.changesCount
@@ -174,7 +222,7 @@ extension AppDatabase {
 
     /// Deletes an account with its sessions and sign-in throttle; returns how many accounts were deleted.
     public func deleteUser(name: String) async throws -> Int {
-        try await writer.write { db in
+        try await dbWrite { db in
             try Self.deleteSessions(db, userNamed: name)
             try db.execute(sql: "DELETE FROM sign_in_throttle WHERE throttle_key = ?", arguments: [SignInThrottleKey.account(name)])
             try db.execute(sql: "DELETE FROM staff_user WHERE name = ?", arguments: [name])
@@ -184,7 +232,7 @@ extension AppDatabase {
 
     /// Sets a new password: ends the account's sessions and clears its sign-in throttle; returns how many accounts changed.
     public func setPassword(name: String, passwordHash: String) async throws -> Int {
-        try await writer.write { db in
+        try await dbWrite { db in
             try db.execute(sql: "UPDATE staff_user SET password_hash = ? WHERE name = ?", arguments: [passwordHash, name])
             let changed = db.changesCount
             try Self.deleteSessions(db, userNamed: name)
@@ -195,7 +243,7 @@ extension AppDatabase {
 
     /// Replaces the stored hash of the same password (a stronger cost after sign-in); sessions stay.
     public func rehashPassword(userID: Int64, from old: String, to new: String) async throws {
-        try await writer.write { db in
+        try await dbWrite { db in
             // Only if nobody changed the password meanwhile.
             try db.execute(sql: "UPDATE staff_user SET password_hash = ? WHERE id = ? AND password_hash = ?", arguments: [new, userID, old])
         }
@@ -207,7 +255,7 @@ extension AppDatabase {
 
     /// A new sign-in session; sessions expired by `now` (the deployment's clock, not the machine's) go at the same time.
     public func createSession(userID: Int64, hash: String, csrf: String, expires: Date, now: Date) async throws {
-        try await writer.write { db in
+        try await dbWrite { db in
             try db.execute(sql: "DELETE FROM web_session WHERE expires_at < ?", arguments: [now])
             try db.execute(sql: "INSERT INTO web_session (hash, user_id, csrf, expires_at) VALUES (?, ?, ?, ?)",
                            arguments: [hash, userID, csrf, expires])
@@ -215,7 +263,7 @@ extension AppDatabase {
     }
 
     public func session(hash: String, now: Date) async throws -> (StaffIdentity, csrf: String)? {
-        try await reader.read { db in
+        try await dbRead { db in
             guard let row = try Row.fetchOne(db, sql: """
                 SELECT u.name, u.role, u.officer_id, s.csrf FROM web_session s JOIN staff_user u ON u.id = s.user_id
                 WHERE s.hash = ? AND s.expires_at > ? AND u.disabled_at IS NULL
@@ -225,19 +273,39 @@ extension AppDatabase {
     }
 
     public func deleteSession(hash: String) async throws {
-        try await writer.write { db in try db.execute(sql: "DELETE FROM web_session WHERE hash = ?", arguments: [hash]) }
+        try await dbWrite { db in try db.execute(sql: "DELETE FROM web_session WHERE hash = ?", arguments: [hash]) }
     }
 
+    /// An entry in the audit log; `target` and `detail` never hold a child's detail, a phone number or free text.
     public func audit(_ identity: StaffIdentity, action: String, target: String?, detail: String? = nil, now: Date) async throws {
-        try await writer.write { db in
+        try await audit(actor: identity.name, role: identity.role.rawValue, action: action, target: target, detail: detail, now: now)
+    }
+
+    /// An entry for an actor that is no staff identity, such as `anonymous` for a failed sign-in.
+    public func audit(actor: String, role: String, action: String, target: String?, detail: String?, now: Date) async throws {
+        try await dbWrite { db in
             try db.execute(sql: "INSERT INTO audit_log (at, actor, role, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [now, identity.name, identity.role.rawValue, action, target, detail])
+                           arguments: [now, actor, role, action, target, detail])
         }
     }
 
     public func auditLog(limit: Int) async throws -> [AuditEntry] {
-        try await reader.read { db in
-            try AuditEntry.fetchAll(db, sql: "SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", arguments: [limit])
+        try await auditLog(AuditQuery(limit: limit))
+    }
+
+    /// The entries `query` asks for, newest first.
+    public func auditLog(_ query: AuditQuery) async throws -> [AuditEntry] {
+        try await dbRead { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let since = query.since { conditions.append("at >= ?"); arguments += [since] }
+            if let until = query.until { conditions.append("at < ?"); arguments += [until] }
+            if let actor = query.actor { conditions.append("actor = ?"); arguments += [actor] }
+            if let action = query.action { conditions.append("action = ?"); arguments += [action] }
+            if let before = query.before { conditions.append("id < ?"); arguments += [before] }
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            arguments += [max(query.limit, 0)]
+            return try AuditEntry.fetchAll(db, sql: "SELECT * FROM audit_log \(filter) ORDER BY id DESC LIMIT ?", arguments: arguments)
         }
     }
 
@@ -245,7 +313,7 @@ extension AppDatabase {
 
     /// The throttle records of `keys` (a key without failures to remember is absent).
     public func signInThrottles(_ keys: [String]) async throws -> [String: SignInThrottleRecord] {
-        try await reader.read { db in try Self.throttles(db, keys) }
+        try await dbRead { db in try Self.throttles(db, keys) }
     }
 
     /// In one transaction: removes records whose last failure is older than `forgetBefore`, hands `update` the records
@@ -254,7 +322,7 @@ extension AppDatabase {
         _ keys: [String], forgetBefore: Date,
         _ update: @escaping @Sendable ([String: SignInThrottleRecord]) -> (records: [String: SignInThrottleRecord], outcome: Outcome)
     ) async throws -> Outcome {
-        try await writer.write { db in
+        try await dbWrite { db in
             try db.execute(sql: """
                 DELETE FROM sign_in_throttle WHERE last_failure_at < ? AND (blocked_until IS NULL OR blocked_until < ?)
                 """, arguments: [forgetBefore, forgetBefore])

@@ -8,14 +8,32 @@ import TiplineCore
 /// provider survives a power cut; tests open an empty database the same way in a temporary folder.
 public struct AppDatabase: Sendable {
     public let writer: any DatabaseWriter
+    /// Seals personal values before they are written and opens them when read (``FieldCipher``).
+    public let cipher: FieldCipher
 
-    public init(_ writer: any DatabaseWriter) throws {
+    public init(_ writer: any DatabaseWriter, cipher: FieldCipher = .plaintext) throws {
         self.writer = writer
+        self.cipher = cipher
         try Self.migrator.migrate(writer)
     }
 
+    /// A read with this database's cipher bound (records open their sealed columns). For the store, tools and tests:
+    /// the server never sees a `Database`.
+    public func dbRead<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await reader.read { [cipher] db in try cipher.bind { try work(db) } }
+    }
+
+    /// A write transaction with this database's cipher bound (records seal their personal columns).
+    public func dbWrite<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await writer.write { [cipher] db in try cipher.bind { try work(db) } }
+    }
+
+    func dbWriteWithoutTransaction<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await writer.writeWithoutTransaction { [cipher] db in try cipher.bind { try work(db) } }
+    }
+
     /// Opens (creating when needed) the database at `path`, with its folder.
-    public static func open(path: String, durable: Bool = true) throws -> AppDatabase {
+    public static func open(path: String, durable: Bool = true, cipher: FieldCipher = .plaintext) throws -> AppDatabase {
         let url = URL(fileURLWithPath: path)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         var configuration = Configuration()
@@ -31,14 +49,18 @@ public struct AppDatabase: Sendable {
         try pool.writeWithoutTransaction { db in
             try db.execute(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
         }
-        let database = try AppDatabase(pool)
+        try pool.writeWithoutTransaction { db in
+            // Erased values are overwritten on disk, not left in free pages.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
+        }
+        let database = try AppDatabase(pool, cipher: cipher)
         try database.refuseNewerSchema()
         return database
     }
 
     /// An in-memory database, for tests that do not need a file.
-    public static func inMemory() throws -> AppDatabase {
-        try AppDatabase(DatabaseQueue())
+    public static func inMemory(cipher: FieldCipher = .plaintext) throws -> AppDatabase {
+        try AppDatabase(DatabaseQueue(), cipher: cipher)
     }
 
     public var reader: any DatabaseReader { writer }
@@ -308,6 +330,37 @@ public struct AppDatabase: Sendable {
                 t.column("confirmed_at", .datetime)
                 t.primaryKey(["officer_id", "phone"])
             }
+        }
+        migrator.registerMigration("v12: blind indexes for sealed personal values") { db in
+            // Personal values may now be sealed (FieldCipher): lookups go through these index columns. Rows written
+            // before hold their values in clear, and their index is the value itself until `tipline rekey` seals them.
+            try db.alter(table: "report") { t in
+                t.add(column: "reporter_index", .text)
+                t.add(column: "child_age", .integer)
+            }
+            try db.execute(sql: "UPDATE report SET reporter_index = reporter, child_age = json_extract(parsed, '$.child.age')")
+            try db.execute(sql: "UPDATE report SET search_key = ' ' || search_key || ' ' WHERE search_key IS NOT NULL")
+            try db.drop(index: "report_reporter")
+            try db.create(index: "report_reporter", on: "report", columns: ["reporter_index", "received_at"])
+            try db.drop(index: "report_same_child")
+            try db.create(index: "report_same_child", on: "report", columns: ["area_code", "child_key", "child_age"])
+            try db.alter(table: "inbound_message") { t in t.add(column: "sender_index", .text) }
+            try db.execute(sql: "UPDATE inbound_message SET sender_index = sender")
+            try db.drop(index: "inbound_message_sender")
+            try db.create(index: "inbound_message_sender", on: "inbound_message", columns: ["sender_index", "received_at"])
+            try db.drop(index: "inbound_message_report")
+            try db.create(index: "inbound_message_report", on: "inbound_message", columns: ["report_number", "sender_index"])
+            try db.alter(table: "outbox") { t in t.add(column: "recipient_index", .text) }
+            try db.execute(sql: "UPDATE outbox SET recipient_index = recipient")
+            try db.drop(index: "outbox_recipient")
+            try db.create(index: "outbox_recipient", on: "outbox", columns: ["recipient_index", "purpose", "created_at"])
+            try db.alter(table: "ussd_session") { t in t.add(column: "phone_index", .text) }
+            try db.execute(sql: "UPDATE ussd_session SET phone_index = phone")
+            try db.create(index: "ussd_session_report", on: "ussd_session", columns: ["report_number", "phone_index"])
+            try db.alter(table: "inbound_part") { t in t.add(column: "sender_index", .text) }
+            try db.execute(sql: "UPDATE inbound_part SET sender_index = sender")
+            try db.drop(index: "inbound_part_group")
+            try db.create(index: "inbound_part_group", on: "inbound_part", columns: ["channel", "sender_index", "reference", "assembled"])
         }
         return migrator
     }

@@ -12,6 +12,11 @@ public struct CaseStore {
 
     init(_ db: Database) { self.db = db }
 
+    /// The cipher bound to this transaction (``FieldCipher``).
+    var cipher: FieldCipher {
+        get throws { try FieldCipher.inForce }
+    }
+
     // MARK: - Inbound messages
 
     /// Stores an inbound message exactly once per provider message id; false when the provider sent it before
@@ -33,30 +38,31 @@ public struct CaseStore {
         if report.reporter == phone { return true }
         guard let number = report.number else { return false }
         let statement = try db.cachedStatement(sql: """
-            SELECT 1 FROM inbound_message WHERE report_number = ? AND sender = ? AND reported = 1
-            UNION ALL SELECT 1 FROM ussd_session WHERE report_number = ? AND phone = ? LIMIT 1
+            SELECT 1 FROM inbound_message WHERE report_number = ? AND sender_index = ? AND reported = 1
+            UNION ALL SELECT 1 FROM ussd_session WHERE report_number = ? AND phone_index = ? LIMIT 1
             """)
-        return try Bool.fetchOne(statement, arguments: [number, phone, number, phone]) ?? false
+        let index = try cipher.index(phone)
+        return try Bool.fetchOne(statement, arguments: [number, index, number, index]) ?? false
     }
 
     // MARK: - Limits
 
     /// Messages received from a number since a date (for the per-sender limit).
     public func inboundCount(from phone: String, since: Date) throws -> Int {
-        let statement = try db.cachedStatement(sql: "SELECT COUNT(*) FROM inbound_message WHERE sender = ? AND received_at >= ?")
-        return try Int.fetchOne(statement, arguments: [phone, since]) ?? 0
+        let statement = try db.cachedStatement(sql: "SELECT COUNT(*) FROM inbound_message WHERE sender_index = ? AND received_at >= ?")
+        return try Int.fetchOne(statement, arguments: [try cipher.index(phone), since]) ?? 0
     }
 
     /// Reports nobody could read from a number since a date.
     public func unreadableCount(from phone: String, since: Date) throws -> Int {
-        let statement = try db.cachedStatement(sql: "SELECT COUNT(*) FROM report WHERE reporter = ? AND kind = 'unknown' AND received_at >= ?")
-        return try Int.fetchOne(statement, arguments: [phone, since]) ?? 0
+        let statement = try db.cachedStatement(sql: "SELECT COUNT(*) FROM report WHERE reporter_index = ? AND kind = 'unknown' AND received_at >= ?")
+        return try Int.fetchOne(statement, arguments: [try cipher.index(phone), since]) ?? 0
     }
 
     /// Answers (every SMS but officers' alerts) queued to a number since a date.
     public func answerCount(to phone: String, since: Date) throws -> Int {
-        let statement = try db.cachedStatement(sql: "SELECT COUNT(*) FROM outbox WHERE recipient = ? AND purpose != 'alert' AND created_at >= ?")
-        return try Int.fetchOne(statement, arguments: [phone, since]) ?? 0
+        let statement = try db.cachedStatement(sql: "SELECT COUNT(*) FROM outbox WHERE recipient_index = ? AND purpose != 'alert' AND created_at >= ?")
+        return try Int.fetchOne(statement, arguments: [try cipher.index(phone), since]) ?? 0
     }
 
     // MARK: - Reports and their timeline
@@ -83,10 +89,10 @@ public struct CaseStore {
     public func sameChildCase(areaCode: String, childKey: String, ages: ClosedRange<Int>, since: Date) throws -> Report? {
         let statement = try db.cachedStatement(sql: """
             SELECT * FROM report WHERE area_code = ? AND child_key = ? AND status IN ('open', 'acknowledged', 'home')
-                AND received_at >= ? AND json_extract(parsed, '$.child.age') BETWEEN ? AND ?
+                AND received_at >= ? AND child_age BETWEEN ? AND ?
             ORDER BY number DESC LIMIT 1
             """)
-        return try Report.fetchOne(statement, arguments: [areaCode, childKey, since, ages.lowerBound, ages.upperBound])
+        return try Report.fetchOne(statement, arguments: [areaCode, try cipher.index(childKey), since, ages.lowerBound, ages.upperBound])
     }
 
     /// Tips and alerts from one commune to one destination since a date: how many, and the latest four numbers.
@@ -96,7 +102,7 @@ public struct CaseStore {
 
     /// Reports naming one companion's phone since a date: how many, and the latest four numbers.
     public func reportsNaming(companionPhone: String, since: Date) throws -> (count: Int, latest: [Int]) {
-        try group("companion_phone = ? AND received_at >= ?", [companionPhone, since])
+        try group("companion_phone = ? AND received_at >= ?", [try cipher.index(companionPhone), since])
     }
 
     /// Indexed queries: these run on every tip.
@@ -110,11 +116,12 @@ public struct CaseStore {
 
     /// When a group warning with this key last went out.
     public func lastGroupWarning(key: String) throws -> Date? {
-        try Date.fetchOne(db.cachedStatement(sql: "SELECT at FROM cluster_alert WHERE key = ?"), arguments: [key])
+        try Date.fetchOne(db.cachedStatement(sql: "SELECT at FROM cluster_alert WHERE key = ?"), arguments: [try cipher.index(key)])
     }
 
+    /// Keys name a companion's phone: stored by their blind index.
     public func recordGroupWarning(key: String, at: Date, reports: String) throws {
-        try db.execute(sql: "INSERT OR REPLACE INTO cluster_alert (key, at, reports) VALUES (?, ?, ?)", arguments: [key, at, reports])
+        try db.execute(sql: "INSERT OR REPLACE INTO cluster_alert (key, at, reports) VALUES (?, ?, ?)", arguments: [try cipher.index(key), at, reports])
     }
 
     /// Open cases an officer holds or covers, urgent first, newest first.
@@ -151,32 +158,33 @@ public struct CaseStore {
 
     /// The numbers that were sent an alert about a report (by routing, escalation or reassignment).
     public func alertedRecipients(report number: Int) throws -> Set<String> {
-        let statement = try db.cachedStatement(sql: "SELECT DISTINCT recipient FROM outbox WHERE report_number = ? AND purpose = 'alert'")
-        return Set(try String.fetchAll(statement, arguments: [number]))
+        let statement = try db.cachedStatement(sql: "SELECT recipient FROM outbox WHERE report_number = ? AND purpose = 'alert'")
+        let cipher = try self.cipher
+        return Set(try String.fetchAll(statement, arguments: [number]).map { try cipher.open($0) })
     }
 
     /// Whether `phone` was sent an alert about a report.
     public func wasAlerted(_ phone: String, report number: Int) throws -> Bool {
-        let statement = try db.cachedStatement(sql: "SELECT 1 FROM outbox WHERE report_number = ? AND purpose = 'alert' AND recipient = ? LIMIT 1")
-        return try Bool.fetchOne(statement, arguments: [number, phone]) ?? false
+        let statement = try db.cachedStatement(sql: "SELECT 1 FROM outbox WHERE report_number = ? AND purpose = 'alert' AND recipient_index = ? LIMIT 1")
+        return try Bool.fetchOne(statement, arguments: [number, try cipher.index(phone)]) ?? false
     }
 
     /// The reports of the latest alerts to `phone`, newest first (a bare `NHAN` takes the first one still open).
     public func recentlyAlertedReports(to phone: String, since: Date, limit: Int = 20) throws -> [Int] {
         let statement = try db.cachedStatement(sql: """
-            SELECT report_number FROM outbox WHERE recipient = ? AND purpose = 'alert' AND report_number IS NOT NULL AND created_at >= ?
+            SELECT report_number FROM outbox WHERE recipient_index = ? AND purpose = 'alert' AND report_number IS NOT NULL AND created_at >= ?
             ORDER BY id DESC LIMIT ?
             """)
-        return try Int.fetchAll(statement, arguments: [phone, since, limit])
+        return try Int.fetchAll(statement, arguments: [try cipher.index(phone), since, limit])
     }
 
     /// The newest alert to `phone` created since a date that is not yet on its way (held for bundling or quiet hours).
     public func heldAlert(to phone: String, channel: String, now: Date) throws -> OutboundMessage? {
         let statement = try db.cachedStatement(sql: """
-            SELECT * FROM outbox WHERE recipient = ? AND channel = ? AND purpose = 'alert' AND state = 'queued' AND attempts = 0
+            SELECT * FROM outbox WHERE recipient_index = ? AND channel = ? AND purpose = 'alert' AND state = 'queued' AND attempts = 0
                 AND next_attempt_at > ? ORDER BY id DESC LIMIT 1
             """)
-        return try OutboundMessage.fetchOne(statement, arguments: [phone, channel, now])
+        return try OutboundMessage.fetchOne(statement, arguments: [try cipher.index(phone), channel, now])
     }
 
     /// The reports of the alerts bundled into an outbox row, in the order they joined it.
@@ -188,9 +196,9 @@ public struct CaseStore {
     /// When an alert to `phone` was last queued to leave (its first attempt time), if since `since`.
     public func lastAlertDue(to phone: String, since: Date) throws -> Date? {
         let statement = try db.cachedStatement(sql: """
-            SELECT MAX(next_attempt_at) FROM outbox WHERE recipient = ? AND purpose = 'alert' AND created_at >= ? AND state != 'bundled'
+            SELECT MAX(next_attempt_at) FROM outbox WHERE recipient_index = ? AND purpose = 'alert' AND created_at >= ? AND state != 'bundled'
             """)
-        return try Date.fetchOne(statement, arguments: [phone, since])
+        return try Date.fetchOne(statement, arguments: [try cipher.index(phone), since])
     }
 
     // MARK: - Opt-out and duty
@@ -249,10 +257,11 @@ public struct CaseStore {
     /// Stores one part, exactly once per provider message id; false for a retried part.
     public func insertPart(channel: String, sender: String, reference: String, total: Int, number: Int, text: String,
                            providerMessageID: String, at: Date) throws -> Bool {
+        let cipher = try self.cipher
         try db.execute(sql: """
-            INSERT OR IGNORE INTO inbound_part (channel, sender, reference, total, number, text, received_at, provider_message_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [channel, sender, reference, total, number, text, at, providerMessageID])
+            INSERT OR IGNORE INTO inbound_part (channel, sender, sender_index, reference, total, number, text, received_at, provider_message_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [channel, try cipher.seal(sender), cipher.index(sender), reference, total, number, try cipher.seal(text), at, providerMessageID])
         return db.changesCount == 1
     }
 
@@ -267,11 +276,12 @@ public struct CaseStore {
     public func pendingParts(channel: String, sender: String, reference: String) throws -> [Part] {
         let rows = try Row.fetchAll(db, sql: """
             SELECT number, text, provider_message_id FROM inbound_part
-            WHERE channel = ? AND sender = ? AND reference = ? AND assembled = 0 ORDER BY number, id
-            """, arguments: [channel, sender, reference])
+            WHERE channel = ? AND sender_index = ? AND reference = ? AND assembled = 0 ORDER BY number, id
+            """, arguments: [channel, try cipher.index(sender), reference])
+        let cipher = try self.cipher
         var parts: [Part] = []
         for row in rows {
-            let part = Part(number: row["number"], text: row["text"], providerMessageID: row["provider_message_id"])
+            let part = Part(number: row["number"], text: try cipher.open(row["text"] as String), providerMessageID: row["provider_message_id"])
             if parts.last?.number != part.number { parts.append(part) } // a part repeated under another id counts once
         }
         return parts
@@ -279,41 +289,46 @@ public struct CaseStore {
 
     /// Marks a message's parts assembled: kept (so a provider's late retry of a part is still known) until retention.
     public func markPartsAssembled(channel: String, sender: String, reference: String) throws {
-        try db.execute(sql: "UPDATE inbound_part SET assembled = 1 WHERE channel = ? AND sender = ? AND reference = ? AND assembled = 0",
-                       arguments: [channel, sender, reference])
+        try db.execute(sql: "UPDATE inbound_part SET assembled = 1 WHERE channel = ? AND sender_index = ? AND reference = ? AND assembled = 0",
+                       arguments: [channel, try cipher.index(sender), reference])
     }
 
     /// Messages whose first part arrived before `cutoff` and which are still incomplete.
     public func staleParts(before cutoff: Date) throws -> [(channel: String, sender: String, reference: String)] {
-        try Row.fetchAll(db, sql: """
-            SELECT channel, sender, reference FROM inbound_part WHERE assembled = 0
-            GROUP BY channel, sender, reference HAVING MIN(received_at) < ?
+        let cipher = try self.cipher
+        return try Row.fetchAll(db, sql: """
+            SELECT channel, MIN(sender) AS sender, reference FROM inbound_part WHERE assembled = 0
+            GROUP BY channel, sender_index, reference HAVING MIN(received_at) < ?
             """, arguments: [cutoff])
-            .map { (channel: $0["channel"], sender: $0["sender"], reference: $0["reference"]) }
+            .map { (channel: $0["channel"], sender: try cipher.open($0["sender"] as String), reference: $0["reference"]) }
     }
 
     // MARK: - USSD sessions
 
     public func ussdSession(id: String) throws -> UssdSessionRecord? {
-        try Row.fetchOne(db, sql: "SELECT * FROM ussd_session WHERE session_id = ?", arguments: [id]).map(UssdSessionRecord.init(row:))
+        let cipher = try self.cipher
+        return try Row.fetchOne(db, sql: "SELECT * FROM ussd_session WHERE session_id = ?", arguments: [id]).map { try UssdSessionRecord(row: $0, cipher: cipher) }
     }
 
     /// Sessions not finished, oldest first.
     public func unfinishedUssdSessions(limit: Int = 500) throws -> [UssdSessionRecord] {
-        try Row.fetchAll(db, sql: "SELECT * FROM ussd_session WHERE finished = 0 ORDER BY updated_at LIMIT ?", arguments: [limit])
-            .map(UssdSessionRecord.init(row:))
+        let cipher = try self.cipher
+        return try Row.fetchAll(db, sql: "SELECT * FROM ussd_session WHERE finished = 0 ORDER BY updated_at LIMIT ?", arguments: [limit])
+            .map { try UssdSessionRecord(row: $0, cipher: cipher) }
     }
 
     public func save(_ session: UssdSessionRecord) throws {
-        let state = String(decoding: try JSONEncoder().encode(session.state), as: UTF8.self)
-        let responses = String(decoding: try JSONEncoder().encode(session.responses), as: UTF8.self)
+        // The phone and every answer typed (a child's name among them) are sealed.
+        let cipher = try self.cipher
+        let state = try cipher.seal(String(decoding: try JSONEncoder().encode(session.state), as: UTF8.self))
+        let responses = try cipher.seal(String(decoding: try JSONEncoder().encode(session.responses), as: UTF8.self))
         try db.execute(sql: """
-            INSERT INTO ussd_session (session_id, channel, phone, state, last_text, responses, finished, report_number, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO ussd_session (session_id, channel, phone, phone_index, state, last_text, responses, finished, report_number, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(session_id) DO UPDATE SET state = excluded.state, last_text = excluded.last_text, responses = excluded.responses,
                 finished = excluded.finished, report_number = excluded.report_number, updated_at = excluded.updated_at
-            """, arguments: [session.id, session.channel, session.phone, state, session.lastText, responses, session.finished,
-                             session.reportNumber, session.createdAt, session.updatedAt])
+            """, arguments: [session.id, session.channel, try cipher.seal(session.phone), cipher.index(session.phone), state,
+                             try cipher.seal(session.lastText), responses, session.finished, session.reportNumber, session.createdAt, session.updatedAt])
     }
 }
 
@@ -354,13 +369,13 @@ public struct UssdSessionRecord: Sendable {
         self.updatedAt = updatedAt
     }
 
-    init(row: Row) {
+    init(row: Row, cipher: FieldCipher) throws {
         id = row["session_id"]
         channel = row["channel"]
-        phone = row["phone"]
-        state = (try? JSONDecoder().decode(UssdState.self, from: Data((row["state"] as String).utf8))) ?? UssdState()
-        lastText = row["last_text"]
-        responses = (try? JSONDecoder().decode([String: String].self, from: Data((row["responses"] as String).utf8))) ?? [:]
+        phone = try cipher.open(row["phone"] as String)
+        state = (try? JSONDecoder().decode(UssdState.self, from: Data(try cipher.open(row["state"] as String).utf8))) ?? UssdState()
+        lastText = try cipher.open(row["last_text"] as String)
+        responses = (try? JSONDecoder().decode([String: String].self, from: Data(try cipher.open(row["responses"] as String).utf8))) ?? [:]
         finished = row["finished"]
         reportNumber = row["report_number"]
         createdAt = row["created_at"]
@@ -371,17 +386,17 @@ public struct UssdSessionRecord: Sendable {
 extension AppDatabase {
     /// Runs `work` in one write transaction of its own (staff actions, timers, USSD).
     public func write<T: Sendable>(_ work: @escaping @Sendable (CaseStore) throws -> T) async throws -> T {
-        try await writer.write { db in try work(CaseStore(db)) }
+        try await dbWrite { db in try work(CaseStore(db)) }
     }
 
     /// The roster numbers that confirmed their invitation (for the duty page).
     public func confirmedRosterNumbers() async throws -> Set<RosterNumber> {
-        try await reader.read { db in try CaseStore(db).confirmedRosterNumbers() }
+        try await dbRead { db in try CaseStore(db).confirmedRosterNumbers() }
     }
 
     /// Duty toggles in force now (for the duty page).
     public func dutyOverrides(now: Date) async throws -> (on: Set<String>, off: Set<String>) {
-        let result = try await reader.read { db in try AppDatabase.dutyOverrides(db, now: now) }
+        let result = try await dbRead { db in try AppDatabase.dutyOverrides(db, now: now) }
         return result
     }
 }

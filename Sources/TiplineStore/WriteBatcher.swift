@@ -7,7 +7,7 @@ import Synchronization
 /// callers resume only after the shared transaction has committed — a webhook answers 200 only once its message
 /// is on disk. While one batch commits, the next one gathers.
 public final class WriteBatcher: Sendable {
-    private let writer: any DatabaseWriter
+    private let database: AppDatabase
     private let maxBatch: Int
     private let state = Mutex(State())
 
@@ -22,7 +22,7 @@ public final class WriteBatcher: Sendable {
     }
 
     public init(database: AppDatabase, maxBatch: Int = 256) {
-        self.writer = database.writer
+        self.database = database
         self.maxBatch = maxBatch
     }
 
@@ -84,7 +84,7 @@ public final class WriteBatcher: Sendable {
             }
             if jobs.isEmpty { return }
             do {
-                try await writer.writeWithoutTransaction { db in
+                try await database.dbWriteWithoutTransaction { db in
                     try db.inTransaction(.immediate) {
                         for job in jobs { job.run(db) }
                         return .commit

@@ -28,7 +28,7 @@ struct Log: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let database = try AppDatabase.open(path: deployment.settings.databasePath)
+        let database = try deployment.settings.openDatabase()
         let reports = try await database.reports(filter)
         if json {
             for line in try ReportLog.jsonLines(reports) { print(line) }
@@ -47,7 +47,7 @@ struct Show: AsyncParsableCommand {
 
     func run() async throws {
         let deployment = try options.loadDeployment()
-        let database = try AppDatabase.open(path: deployment.settings.databasePath)
+        let database = try deployment.settings.openDatabase()
         guard let report = try await database.report(number: number) else {
             FileHandle.standardError.write(Data("tipline: no report \(number)\n".utf8))
             throw ExitCode(1)

@@ -13,7 +13,7 @@ struct Purge: AsyncParsableCommand {
 
     func run() async throws {
         let deployment = try options.loadDeployment()
-        let database = try AppDatabase.open(path: deployment.settings.databasePath)
+        let database = try deployment.settings.openDatabase()
         let now = Date()
         let cutoffs = deployment.settings.retentionCutoffs(now: now)
         let summary = try await database.purge(closedBefore: cutoffs.closed, channelLogBefore: cutoffs.channelLog, auditBefore: cutoffs.audit,
@@ -29,7 +29,7 @@ struct Backup: AsyncParsableCommand {
 
     func run() async throws {
         let deployment = try options.loadDeployment()
-        let database = try AppDatabase.open(path: deployment.settings.databasePath)
+        let database = try deployment.settings.openDatabase()
         do {
             try await database.backup(to: path)
         } catch {

@@ -30,7 +30,7 @@ struct Token: AsyncParsableCommand {
                     throw ValidationError("--officer must name an officer id of the roster for the officer role")
                 }
             }
-            let database = try AppDatabase.open(path: deployment.settings.databasePath)
+            let database = try deployment.settings.openDatabase()
             let token = StaffAuth.newToken()
             let id = try await database.insertToken(name: name, role: role, officerID: officer, hash: StaffAuth.hash(token: token), now: Date())
             print(token)
@@ -43,15 +43,16 @@ struct Token: AsyncParsableCommand {
         @OptionGroup var options: CommonOptions
         func run() async throws {
             let deployment = try options.loadDeployment()
-            let database = try AppDatabase.open(path: deployment.settings.databasePath)
+            let database = try deployment.settings.openDatabase()
             let formatter = ISO8601DateFormatter()
-            print("id  name                      role     officer              created               state")
+            print("id  name                      role     officer              created               last used             state")
             for token in try await database.tokens() {
                 print(String(token.id).padding(toLength: 4, withPad: " ", startingAt: 0)
                       + token.name.padding(toLength: 26, withPad: " ", startingAt: 0)
                       + token.role.padding(toLength: 9, withPad: " ", startingAt: 0)
                       + (token.officerID ?? "-").padding(toLength: 21, withPad: " ", startingAt: 0)
                       + formatter.string(from: token.createdAt).padding(toLength: 22, withPad: " ", startingAt: 0)
+                      + (token.lastUsedAt.map(formatter.string(from:)) ?? "never").padding(toLength: 22, withPad: " ", startingAt: 0)
                       + (token.revokedAt.map { "revoked \(formatter.string(from: $0))" } ?? "active"))
             }
         }
@@ -63,7 +64,7 @@ struct Token: AsyncParsableCommand {
         @Argument(help: "The token's id or name.") var token: String
         func run() async throws {
             let deployment = try options.loadDeployment()
-            let database = try AppDatabase.open(path: deployment.settings.databasePath)
+            let database = try deployment.settings.openDatabase()
             let count = try await database.revokeToken(token, now: Date())
             guard count > 0 else {
                 FileHandle.standardError.write(Data("tipline: no active token with id or name '\(token)'\n".utf8))
@@ -104,7 +105,7 @@ struct User: AsyncParsableCommand {
 
     /// The database of the deployment `options` names.
     static func database(_ options: CommonOptions) throws -> AppDatabase {
-        try AppDatabase.open(path: options.loadDeployment().settings.databasePath)
+        try options.loadDeployment().settings.openDatabase()
     }
 
     struct Create: AsyncParsableCommand {
@@ -121,7 +122,7 @@ struct User: AsyncParsableCommand {
                 throw ValidationError("--officer must name an officer id of the roster for the officer role")
             }
             let password = try User.readPassword(for: name)
-            let database = try AppDatabase.open(path: deployment.settings.databasePath)
+            let database = try deployment.settings.openDatabase()
             do {
                 try await database.insertUser(name: name, role: role, officerID: officer, passwordHash: try StaffAuth.hash(password: password), now: Date())
             } catch {

@@ -98,7 +98,7 @@ struct OperationsTests {
         let database = try AppDatabase.open(path: folder.appendingPathComponent("t.sqlite").path)
         let now = Date()
         let old = now.addingTimeInterval(-400 * 86400)
-        try await database.writer.write { db in
+        try await database.dbWrite { db in
             for (index, closedAt) in [old, now.addingTimeInterval(-10 * 86400)].enumerated() {
                 var parsed = ParsedMessageFixture.tip
                 parsed.companion.phone = "+84912345678"

@@ -44,6 +44,8 @@ struct ProductionConfigTests {
             "TIPLINE_CHANNEL_TWILIO_AUTH_TOKEN": "production-test-token",
             "TIPLINE_CHANNEL_USSD_WEBHOOK_TOKEN": "production-ussd-token",
             "TIPLINE_SERVER_OPERATOR_TOKEN": "production-operator-token",
+            "TIPLINE_ENCRYPTION_KEYS": TestDeployment.testKeys,
+            "TIPLINE_INDEX_KEY": TestDeployment.testIndexKey,
         ]
         let deployment = try Deployment.load(configPath: config.appendingPathComponent("tipline.yaml").path, environment: environment)
         #expect(deployment.settings.training.enabled == false)

@@ -25,7 +25,7 @@ struct ConfigurationTests {
         let folder = try SampleDeployment.copy(editing: file, edit)
         defer { try? FileManager.default.removeItem(at: folder) }
         do {
-            _ = try Deployment.load(configPath: folder.appendingPathComponent("tipline.yaml").path, environment: environment)
+            _ = try Deployment.load(configPath: folder.appendingPathComponent("tipline.yaml").path, environment: SampleDeployment.keys.merging(environment) { $1 })
             return ""
         } catch {
             return "\(error)"
@@ -114,7 +114,7 @@ struct ConfigurationTests {
             .write(to: roster, atomically: true, encoding: .utf8)
         var text = ""
         do {
-            _ = try Deployment.load(configPath: folder.appendingPathComponent("tipline.yaml").path, environment: [:])
+            _ = try Deployment.load(configPath: folder.appendingPathComponent("tipline.yaml").path, environment: SampleDeployment.keys)
         } catch {
             text = "\(error)"
         }
@@ -167,7 +167,7 @@ struct VocabularyFileTests {
             $0.replacingOccurrences(of: #"tip: {vi: ["TRE", "TREEM", "TRE EM"]"#, with: #"tip: {vi: ["TRE", "TREEM", "TRE EM", "CHAU"]"#)
         }
         defer { try? FileManager.default.removeItem(at: folder) }
-        let deployment = try Deployment.load(configPath: folder.appendingPathComponent("tipline.yaml").path, environment: [:])
+        let deployment = try Deployment.load(configPath: folder.appendingPathComponent("tipline.yaml").path, environment: SampleDeployment.keys)
         let parsed = deployment.parser.parse("chau Lan 14t nu xa Lung Cu di HCM", receivedAt: Date())
         #expect(parsed.kind == .tip && parsed.origin.areaCode == "715")
     }
@@ -177,7 +177,7 @@ struct VocabularyFileTests {
         let folder = try SampleDeployment.copy(editing: "vocabulary.yaml") { $0.replacingOccurrences(of: "  home: {", with: "  homes: {") }
         defer { try? FileManager.default.removeItem(at: folder) }
         #expect {
-            try Deployment.load(configPath: folder.appendingPathComponent("tipline.yaml").path, environment: [:])
+            try Deployment.load(configPath: folder.appendingPathComponent("tipline.yaml").path, environment: SampleDeployment.keys)
         } throws: { "\($0)".contains("vocabulary.yaml:") && "\($0)".contains("keywords.homes: unknown intent") }
     }
 }

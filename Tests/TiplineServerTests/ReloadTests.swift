@@ -10,7 +10,7 @@ struct ReloadTests {
         let folder = try SampleDeployment.copy()
         defer { try? FileManager.default.removeItem(at: folder) }
         let config = folder.appendingPathComponent("tipline.yaml").path
-        let holder = DeploymentHolder(try Deployment.load(configPath: config, environment: [:]))
+        let holder = DeploymentHolder(try Deployment.load(configPath: config, environment: SampleDeployment.keys))
         let service = ReloadService(deployment: holder, logger: Logger(label: "test"))
         let roster = folder.appendingPathComponent("roster.yaml")
         let original = try String(contentsOf: roster, encoding: .utf8)

@@ -40,7 +40,7 @@ struct RepliesTests {
         }
         defer { try? FileManager.default.removeItem(at: folder) }
         #expect {
-            try Deployment.load(configPath: folder.appendingPathComponent("tipline.yaml").path, environment: [:])
+            try Deployment.load(configPath: folder.appendingPathComponent("tipline.yaml").path, environment: SampleDeployment.keys)
         } throws: { error in
             let text = "\(error)"
             return text.contains("replies.yaml:") && text.contains("vi.help: not GSM-7") && text.contains("vi.add_ok:") && text.contains("at most 160")

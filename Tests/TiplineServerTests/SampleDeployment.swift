@@ -6,8 +6,14 @@ enum SampleDeployment {
     static var configPath: String { root.appendingPathComponent("config/tipline.yaml").path }
 
     /// The sample deployment in config/, as shipped.
+    /// Encryption keys for tests (fictional, used nowhere else).
+    static let keys = ["TIPLINE_ENCRYPTION_KEYS": "t1:ZHoRnapaLVyFwuRjXC4tUQn9iykbursV5L+beaO4Wlo=",
+                       "TIPLINE_INDEX_KEY": "j1RxP5h8Ca++aoRhY2MysVhEhKXqfvd77juFKKbm+kA=",
+                       // The sample's secrets file is written on a training server's first start: not in tests.
+                       "TIPLINE_SECRETS_FILE": ""]
+
     static func load(environment: [String: String] = [:]) throws -> Deployment {
-        try Deployment.load(configPath: configPath, environment: environment)
+        try Deployment.load(configPath: configPath, environment: keys.merging(environment) { $1 })
     }
 
     /// A copy of config/ in a temporary folder, with `edit` applied to one file, for broken-config tests.

@@ -13,7 +13,7 @@ struct TrainingToolsTests {
         let folder = try SampleDeployment.copy(editing: "tipline.yaml", edit)
         defer { try? FileManager.default.removeItem(at: folder) }
         do {
-            _ = try Deployment.load(configPath: folder.appendingPathComponent("tipline.yaml").path, environment: environment)
+            _ = try Deployment.load(configPath: folder.appendingPathComponent("tipline.yaml").path, environment: SampleDeployment.keys.merging(environment) { $1 })
             return ""
         } catch {
             return "\(error)"

@@ -301,7 +301,8 @@ struct WebSecurityTests {
         let folder = try SampleDeployment.copy(editing: "tipline.yaml", edit)
         defer { try? FileManager.default.removeItem(at: folder) }
         do {
-            return .success(try Settings.load(path: folder.appendingPathComponent("tipline.yaml").path, environment: environment))
+            return .success(try Settings.load(path: folder.appendingPathComponent("tipline.yaml").path,
+                                              environment: SampleDeployment.keys.merging(environment) { $1 }))
         } catch {
             return .failure(error)
         }
@@ -339,7 +340,7 @@ struct WebSecurityTests {
         let secrets = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-secrets-\(UUID().uuidString).yaml")
         defer { try? FileManager.default.removeItem(at: secrets) }
         try "server:\n  operator_token: \(token)\n".write(to: secrets, atomically: true, encoding: .utf8)
-        let fromSecrets = try load(environment: [:]) { $0 + "\nsecrets_file: \(secrets.path)\n" }.get()
+        let fromSecrets = try load(environment: ["TIPLINE_SECRETS_FILE": secrets.path]).get()
         #expect(fromSecrets.operatorToken == token)
     }
 }

@@ -30,7 +30,7 @@ struct AppDatabaseTests {
             #expect(synchronous == 2, "FULL")
             let applied = try await database.reader.read { db in try DatabaseMigrator().appliedIdentifiers(db) }
             _ = applied
-            let number = try await database.writer.write { db -> Int in
+            let number = try await database.dbWrite { db -> Int in
                 var report = Report(parsed: Self.tip, channel: "sms", reporter: "+84912345678", text: "TRE Lan", receivedAt: Date())
                 try report.insert(db)
                 return report.number!
@@ -74,7 +74,7 @@ struct AppDatabaseTests {
     func outbox() async throws {
         try await withFile { database, _ in
             let now = Date()
-            try await database.writer.write { db in
+            try await database.dbWrite { db in
                 for index in 0..<5 {
                     var message = OutboundMessage(channel: "sms", recipient: "+8490000000\(index)", body: "hi", purpose: .reply, reportNumber: nil, at: now)
                     try message.insert(db)
@@ -102,7 +102,7 @@ struct AppDatabaseTests {
     @Test("the report log's filters")
     func filters() async throws {
         try await withFile { database, _ in
-            try await database.writer.write { db in
+            try await database.dbWrite { db in
                 for (index, area) in ["715", "769", "19900"].enumerated() {
                     var parsed = Self.tip
                     parsed.origin.areaCode = area

@@ -1,6 +1,7 @@
 import Foundation
 import TiplineCore
 import TiplineProviders
+import TiplineStore
 
 /// The daemon's settings from `config/tipline.yaml`, with environment overrides and secrets resolved.
 public struct Settings: Sendable {
@@ -40,6 +41,14 @@ public struct Settings: Sendable {
     public var alertBundleWindow: Double = 60
     /// Roster numbers must answer an invitation (`XACNHAN code`) before they receive a child's details.
     public var confirmOfficerNumbers = true
+    /// Field-level encryption at rest (``FieldCipher``): the keys, or `.plaintext` with `encryption: off`.
+    public var cipher: FieldCipher = .plaintext
+
+    /// Opens the database these settings name, with their cipher.
+    public func openDatabase() throws -> AppDatabase {
+        try AppDatabase.open(path: databasePath, durable: durableDatabase, cipher: cipher)
+    }
+
     /// Training tools: the simulator channel, `/simulator/*` and the phone page.
     public var training = Training()
 

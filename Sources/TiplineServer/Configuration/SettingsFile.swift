@@ -5,7 +5,7 @@ import TiplineProviders
 /// `config/tipline.yaml`: the daemon's settings, with environment overrides and secrets resolved.
 enum SettingsFile {
     static let knownKeys = ["server", "database", "timezone", "reference", "outbound_channel", "outbox", "channels", "secrets_file",
-                            "notify_reporter_on_close", "inbound", "retention", "alerts", "limits", "training"]
+                            "notify_reporter_on_close", "inbound", "retention", "alerts", "limits", "training", "encryption"]
 
     /// Credential keys that are secrets: only from the environment or the secrets file, never from the config file.
     static let secretKeys = ["auth_token", "api_key", "api_secret", "api_key_secret", "signature_secret", "webhook_token", "api_token"]
@@ -84,6 +84,7 @@ enum SettingsFile {
         let secretsPath = problems.value(nil) { try yaml.string("secrets_file") }
         if let secretsPath, !secretsPath.isEmpty {
             let resolved = resolve(secretsPath)
+            EncryptionKeys.generateForTraining(path: resolved, yaml: yaml, environment: environment)
             do {
                 let secretsText = try String(contentsOfFile: resolved, encoding: .utf8)
                 secrets = try YAMLReader(file: resolved, text: secretsText)
@@ -94,6 +95,7 @@ enum SettingsFile {
             }
         }
         let source = CredentialSource(environment: environment, secrets: secrets)
+        let cipher = EncryptionKeys.cipher(yaml: yaml, secrets: secrets, environment: environment, problems: &problems)
 
         var channels: [String: ChannelSettings] = [:]
         var ussdChannels: [String: Settings.UssdChannelSettings] = [:]
@@ -241,6 +243,7 @@ enum SettingsFile {
         }
         settings.limits = limits
         settings.training = training
+        settings.cipher = cipher
         return settings
     }
 

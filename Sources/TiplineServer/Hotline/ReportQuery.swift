@@ -53,6 +53,44 @@ enum ReportQuery {
         return filter
     }
 
+    /// A read of the log as the audit log keeps it: how many rows, through what (`web`, `api`), and the filters —
+    /// only values the filter checked (a status, a kind, an area code, a time, a configured channel name, the limit),
+    /// never the query string as sent. The free-text search becomes `q=<redacted, N chars>`: it is how staff look for
+    /// a child's name or a phone number.
+    ///
+    /// `query` supplies only the `since` and `until` as written (`24h`), once `filter` has accepted them; `refused`
+    /// says the filters were rejected and the default view shown instead.
+    static func auditDetail(_ filter: AppDatabase.ReportFilter, query: [String: String], rows: Int, via: String,
+                            channels: Set<String>, refused: Bool = false) -> String {
+        var parts = ["rows=\(rows)", "via=\(via)"]
+        if refused { parts.append("filters=refused") }
+        if !filter.statuses.isEmpty { parts.append("status=" + filter.statuses.map(\.rawValue).joined(separator: ",")) }
+        if let kind = filter.kind { parts.append("kind=\(kind.rawValue)") }
+        if let urgent = filter.urgent { parts.append("urgent=\(urgent)") }
+        if let area = filter.area, area.allSatisfy(\.isNumber) { parts.append("area=\(area)") }
+        if let channel = filter.channel {
+            parts.append(channels.contains(channel) ? "channel=\(channel)" : "channel=<unknown, \(channel.count) chars>")
+        }
+        // A time as written, once parsed: digits, an ISO 8601 date's signs, or a relative unit.
+        func time(_ name: String, _ value: Date?) {
+            guard let value else { return }
+            let text = query[name] ?? ""
+            let plain = text.count <= 40 && text.allSatisfy { $0.isASCII && ($0.isNumber || "-:+.TZmhd".contains($0)) }
+            parts.append("\(name)=" + (plain ? text : ReportView.iso(value)))
+        }
+        time("since", filter.since)
+        time("until", filter.until)
+        if let q = filter.query, !q.isEmpty { parts.append("q=<redacted, \(q.count) chars>") }
+        parts.append("limit=\(filter.limit)")
+        if let before = filter.before { parts.append("before=\(before)") }
+        return parts.joined(separator: "; ")
+    }
+
+    /// The channel names a `channel` filter may keep in the audit log: the deployment's SMS and USSD channels.
+    static func channelNames(_ deployment: Deployment) -> Set<String> {
+        Set(deployment.settings.channels.keys).union(deployment.settings.ussdChannels.keys)
+    }
+
     static func cursor(after reports: [Report], limit: Int) -> String? {
         guard reports.count == limit, let last = reports.last?.number else { return nil }
         return Data("before:\(last)".utf8).base64EncodedString()

@@ -4,7 +4,8 @@ import TiplineCore
 import TiplineStore
 
 /// `/api/v1`: the report log for hotline staff and case systems. Every call is authenticated by a bearer token,
-/// scoped by role (officers see the areas they cover), and every read of a report's details or an export is audited.
+/// scoped by role (officers see the areas they cover), and every read — a list or search, one report, an export, the
+/// duty board — leaves one audit entry, with the search text redacted (``ReportQuery/auditDetail(_:query:rows:via:channels:refused:)``).
 struct ReportsAPIController {
     let database: AppDatabase
     let deployment: DeploymentHolder
@@ -19,7 +20,7 @@ struct ReportsAPIController {
         }
         let api = router.group("api/v1")
             .add(middleware: APIErrorMiddleware())
-            .add(middleware: BearerTokenMiddleware(database: database))
+            .add(middleware: BearerTokenMiddleware(database: database, clock: clock))
         api.get("reports", use: list)
         api.get("reports.csv", use: csv)
         api.get("reports/:number", use: show)
@@ -40,7 +41,8 @@ struct ReportsAPIController {
         StaffReportAccess(staff, in: deployment.current)
     }
 
-    func filtered(_ request: Request, context: TiplineRequestContext) throws -> (StaffReportAccess, AppDatabase.ReportFilter) {
+    /// The query string's parameters, checked and narrowed to what the caller may see.
+    func filtered(_ request: Request, context: TiplineRequestContext) throws -> (StaffReportAccess, AppDatabase.ReportFilter, query: [String: String]) {
         let access = try access(for: staff(context))
         var query: [String: String] = [:]
         for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
@@ -49,23 +51,31 @@ struct ReportsAPIController {
             throw APIError(.badRequest, "\(unknown): unknown parameter (known: \(known.sorted().joined(separator: ", ")))")
         }
         let filter = try access.scoped(ReportQuery.filter(query, now: clock()))
-        return (access, filter)
+        return (access, filter, query)
+    }
+
+    /// One audit entry for a read of the log: the filters (search text redacted) and how many rows went out.
+    func auditRead(_ action: String, _ access: StaffReportAccess, filter: AppDatabase.ReportFilter, query: [String: String],
+                   rows: Int) async throws {
+        let detail = ReportQuery.auditDetail(filter, query: query, rows: rows, via: "api", channels: ReportQuery.channelNames(deployment.current))
+        try await database.audit(access.staff, action: action, target: nil, detail: detail, now: clock())
     }
 
     @Sendable func list(_ request: Request, context: TiplineRequestContext) async throws -> Response {
-        let (access, filter) = try filtered(request, context: context)
+        let (access, filter, query) = try filtered(request, context: context)
         let reports = try await database.reports(filter)
+        try await auditRead("list_reports", access, filter: filter, query: query, rows: reports.count)
         let body = Page(reports: reports.map(access.view),
                         nextCursor: ReportQuery.cursor(after: reports, limit: filter.limit))
         return try json(body)
     }
 
     @Sendable func csv(_ request: Request, context: TiplineRequestContext) async throws -> Response {
-        var (access, filter) = try filtered(request, context: context)
+        var (access, filter, query) = try filtered(request, context: context)
         guard access.mayExport else { throw APIError(.forbidden, "your role may not export reports") }
         if request.uri.queryParameters["limit"] == nil { filter.limit = 500 }
         let reports = try await database.reports(filter)
-        try await database.audit(access.staff, action: "export_csv", target: nil, detail: "\(reports.count) reports; \(request.uri.query ?? "")", now: clock())
+        try await auditRead("export_csv", access, filter: filter, query: query, rows: reports.count)
         let text = access.csv(reports)
         return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store",
                                                .contentDisposition: "attachment; filename=\"tipline-reports.csv\""],
@@ -88,7 +98,7 @@ struct ReportsAPIController {
 
     @Sendable func show(_ request: Request, context: TiplineRequestContext) async throws -> Response {
         let (staff, report) = try await readable(context)
-        try await database.audit(staff, action: "view_report", target: "\(report.number!)", now: clock())
+        try await database.audit(staff, action: "view_report", target: "\(report.number!)", detail: "api", now: clock())
         var view = access(for: staff).view(report)
         view.timeline = try await database.timeline(number: report.number!)
         return try json(view)
@@ -149,7 +159,9 @@ struct ReportsAPIController {
         let staff = try staff(context)
         let roster = deployment.current
         let overrides = try await database.dutyOverrides(now: clock())
-        return try json(DutyBoard.now(roster, at: clock(), overrides: overrides, staff: staff, confirmed: try await database.confirmedRosterNumbers()))
+        let board = DutyBoard.now(roster, at: clock(), overrides: overrides, staff: staff, confirmed: try await database.confirmedRosterNumbers())
+        try await database.audit(staff, action: "view_duty", target: nil, detail: "api", now: clock())
+        return try json(board)
     }
 
     func json(_ value: some Encodable) throws -> Response {
@@ -216,10 +228,12 @@ struct DutyBoard: Encodable {
     }
 }
 
-/// `Authorization: Bearer <token>` → the token's staff identity; a missing or unknown token is 401.
+/// `Authorization: Bearer <token>` → the token's staff identity; a missing or unknown token is 401. A token that
+/// authenticates has its `last_used_at` brought up to date (at most once a minute).
 struct BearerTokenMiddleware: RouterMiddleware {
     typealias Context = TiplineRequestContext
     let database: AppDatabase
+    let clock: @Sendable () -> Date
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
@@ -228,7 +242,7 @@ struct BearerTokenMiddleware: RouterMiddleware {
             throw error
         }
         let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-        guard let staff = try await database.identity(forTokenHash: StaffAuth.hash(token: token)) else {
+        guard let staff = try await database.authenticate(tokenHash: StaffAuth.hash(token: token), now: clock()) else {
             var error = APIError(.unauthorized, "invalid or revoked token")
             error.headers[.wwwAuthenticate] = "Bearer error=\"invalid_token\""
             throw error

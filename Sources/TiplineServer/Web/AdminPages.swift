@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import TiplineProviders
 import TiplineStore
 
 /// `duty.mustache`: who is on duty now, per commune, province and hotline.
@@ -46,6 +47,44 @@ struct TablePage: WebPage {
     let rows: [Row]
 }
 
+/// `audit.mustache`: the audit log, newest first, filtered by time, actor and action, a page at a time.
+struct AuditPage: WebPage {
+    static let template = "audit"
+
+    struct Entry {
+        let id: Int64
+        let at: String
+        let actor: String
+        let role: String
+        let action: String
+        let target: String
+        let detail: String
+    }
+
+    let title = "Audit log"
+    let error: String?
+    /// The filters as typed.
+    let since: String
+    let actor: String
+    let action: String
+    /// Suggestions for the action field.
+    let actions: [String]
+    let entries: [Entry]
+    /// The filters without the page, for going back to the newest entries; absent on the first page.
+    let newest: String?
+    /// The filters and the next page's start, when older entries match.
+    let older: String?
+
+    /// Entries a page shows.
+    static let pageSize = 100
+    /// The actions tipline writes, offered in the action field.
+    static let knownActions = [
+        "sign_in", "sign_in_failed", "list_reports", "export_csv", "view_report", "view_duty", "view_phone", "simulator_send",
+        "simulator_ussd", "token_create", "token_revoke", "user_create", "user_unlock", "user_disable", "user_enable", "user_delete",
+        "user_password", "show",
+    ]
+}
+
 /// `access.mustache`: API tokens and sign-in accounts, for admins.
 struct AccessPage: WebPage {
     static let template = "access"
@@ -56,6 +95,8 @@ struct AccessPage: WebPage {
         let role: String
         let officer: String
         let created: String
+        /// When it last authenticated (to the minute), or "never".
+        let lastUsed: String
         /// "active", or when it was revoked.
         let state: String
         /// Whether it can still be revoked.
@@ -91,6 +132,7 @@ extension WebController {
         let overrides = try await database.dutyOverrides(now: clock())
         let board = DutyBoard.now(deployment.current, at: clock(), overrides: overrides, staff: staff,
                                   confirmed: try await database.confirmedRosterNumbers())
+        try await database.audit(staff, action: "view_duty", target: nil, detail: "web", now: clock())
         return render(DutyPage(board, at: local(clock())), context: context)
     }
 
@@ -112,14 +154,37 @@ extension WebController {
                       context: context)
     }
 
+    /// The audit log: `since` (`24h`, `7d` or ISO 8601, as `tipline audit --since` reads it), `actor`, `action`
+    /// (exact), and `before` (an entry id: the page of older entries).
     @Sendable func audit(_ request: Request, context: TiplineRequestContext) async throws -> Response {
         _ = try adminOnly(context)
-        let entries = try await database.auditLog(limit: 500)
-        let rows = entries.map { entry in
-            TablePage.Row(cells: [local(entry.at), entry.actor, entry.role, entry.action, entry.target ?? "", entry.detail ?? ""])
+        let params = query(request)
+        var filter = AuditQuery(actor: params["actor"], action: params["action"], limit: AuditPage.pageSize + 1)
+        var problem: String?
+        if let since = params["since"] {
+            do {
+                filter.since = try ReportLog.since(since, now: clock())
+            } catch {
+                problem = "since: '\(since)' is not a time (24h, 7d, 30m or 2026-11-28)"
+            }
         }
-        return render(TablePage(title: "Audit log", columns: ["at", "who", "role", "action", "target", "detail"], rows: rows),
-                      context: context)
+        if let before = params["before"] {
+            if let id = Int64(before) { filter.before = id } else { problem = "before: not a page this server gave" }
+        }
+        let found = problem == nil ? try await database.auditLog(filter) : []
+        let entries = Array(found.prefix(AuditPage.pageSize))
+        // The filters as links carry them: only the ones given, in a fixed order.
+        let kept = ["since", "actor", "action"].compactMap { key in params[key].map { (key, $0) } }
+        let page = AuditPage(
+            error: problem, since: params["since"] ?? "", actor: params["actor"] ?? "", action: params["action"] ?? "",
+            actions: AuditPage.knownActions,
+            entries: entries.map { entry in
+                AuditPage.Entry(id: entry.id, at: local(entry.at), actor: entry.actor, role: entry.role, action: entry.action,
+                                target: entry.target ?? "", detail: entry.detail ?? "")
+            },
+            newest: filter.before == nil ? nil : FormBody.encode(kept),
+            older: found.count > AuditPage.pageSize ? entries.last.map { FormBody.encode(kept + [("before", String($0.id))]) } : nil)
+        return render(page, context: context, status: problem == nil ? .ok : .badRequest)
     }
 
     // MARK: - Tokens and accounts
@@ -135,6 +200,7 @@ extension WebController {
             newToken: newToken, error: error, roles: StaffIdentity.Role.allCases.map(\.rawValue),
             tokens: tokens.map { token in
                 AccessPage.Token(id: token.id, name: token.name, role: token.role, officer: token.officerID ?? "", created: local(token.createdAt),
+                                 lastUsed: token.lastUsedAt.map(local) ?? "never",
                                  state: token.revokedAt.map { "revoked " + local($0) } ?? "active", active: token.revokedAt == nil)
             },
             users: users.map { user in

@@ -63,7 +63,8 @@ extension LogPage.Row {
     }
 }
 
-/// The report log and its CSV export, both narrowed to what the signed-in staff member may see.
+/// The report log and its CSV export, both narrowed to what the signed-in staff member may see; each read leaves one
+/// audit entry with its filters (the search text redacted) and how many rows it showed.
 extension WebController {
     /// The query string's non-empty parameters.
     func query(_ request: Request) -> [String: String] {
@@ -86,6 +87,7 @@ extension WebController {
         }
         filter.urgentFirst = true
         let reports = try await database.reports(filter)
+        try await auditRead("list_reports", access, filter: filter, query: params, rows: reports.count, refused: error != nil)
         let open = try await database.openCasesByArea(scope: access.patch)
         let gazetteer = deployment.current.gazetteer
         let page = LogPage(
@@ -105,9 +107,17 @@ extension WebController {
         params["limit"] = params["limit"] ?? "500"
         let filter = try access.scoped(ReportQuery.filter(params, now: clock()))
         let reports = try await database.reports(filter)
-        try await database.audit(access.staff, action: "export_csv", target: nil, detail: "\(reports.count) reports (web)", now: clock())
+        try await auditRead("export_csv", access, filter: filter, query: params, rows: reports.count)
         return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store",
                                                .contentDisposition: "attachment; filename=\"tipline-reports.csv\""],
                         body: .init(byteBuffer: ByteBuffer(string: access.csv(reports))))
+    }
+
+    /// One audit entry for a read of the log through the web pages (``ReportQuery/auditDetail(_:query:rows:via:channels:refused:)``).
+    func auditRead(_ action: String, _ access: StaffReportAccess, filter: AppDatabase.ReportFilter, query: [String: String],
+                   rows: Int, refused: Bool = false) async throws {
+        let detail = ReportQuery.auditDetail(filter, query: query, rows: rows, via: "web",
+                                             channels: ReportQuery.channelNames(deployment.current), refused: refused)
+        try await database.audit(access.staff, action: action, target: nil, detail: detail, now: clock())
     }
 }

@@ -46,20 +46,25 @@ extension WebController {
     }
 
     @Sendable func phonePage(_ request: Request, context: TiplineRequestContext) async throws -> Response {
-        _ = try trainer(context)
+        let staff = try trainer(context)
         guard simulatorChannel != nil else { throw HTTPError(.notFound, message: "the simulator channel is not enabled") }
-        return phoneView(from: request.uri.queryParameters["from"].map(String.init) ?? "+84900000201", context: context)
+        return try await phoneView(from: request.uri.queryParameters["from"].map(String.init) ?? "+84900000201", context: context,
+                                   audit: (staff, "view_phone"))
     }
 
-    func phoneView(from: String, context: TiplineRequestContext, ussd: PhonePage.UssdScreen? = nil) -> Response {
+    /// The page, with the simulator's messages (which carry the officers' alerts, so reading them is audited as
+    /// `audit.action`: one entry, the number of messages shown and nothing of them).
+    func phoneView(from: String, context: TiplineRequestContext, ussd: PhonePage.UssdScreen? = nil,
+                   audit: (staff: StaffIdentity, action: String)) async throws -> Response {
         let messages = simulator.messages().suffix(50).reversed().map { PhonePage.Message(at: local($0.at), to: $0.to, body: $0.body) }
+        try await database.audit(audit.staff, action: audit.action, target: nil, detail: "\(messages.count) messages (web)", now: clock())
         let screen = simulatedUssdChannel.map { channel in ussd ?? PhonePage.UssdScreen.idle(serviceCode: channel.serviceCode) }
         return render(PhonePage(from: from, messages: messages, ussd: screen), context: context)
     }
 
     /// Plays one step of a USSD session as the phone, through the same session store as the aggregator's requests.
     @Sendable func phoneUSSD(_ request: Request, context: TiplineRequestContext) async throws -> Response {
-        _ = try trainer(context)
+        let staff = try trainer(context)
         guard let channel = simulatedUssdChannel else {
             throw HTTPError(.notFound, message: "no USSD channel is enabled")
         }
@@ -76,8 +81,9 @@ extension WebController {
             text = text.isEmpty ? answer : text + "*" + answer
         }
         let screen = try await ussd.answer(.init(sessionID: session, serviceCode: channel.serviceCode, phone: from, text: text), channel: channel)
-        return phoneView(from: from, context: context, ussd: PhonePage.UssdScreen(
-            serviceCode: channel.serviceCode, session: session, text: text, screen: String(screen.dropFirst(4)), ended: screen.hasPrefix("END")))
+        return try await phoneView(from: from, context: context, ussd: PhonePage.UssdScreen(
+            serviceCode: channel.serviceCode, session: session, text: text, screen: String(screen.dropFirst(4)), ended: screen.hasPrefix("END")),
+            audit: (staff, "simulator_ussd"))
     }
 
     @Sendable func phone(_ request: Request, context: TiplineRequestContext) async throws -> Response {

@@ -15,6 +15,10 @@ struct SignInPage: WebPage {
 }
 
 /// Sign-in and sign-out: name and password, a session cookie, growing waits after failures (``SignInThrottle``).
+///
+/// A success is audited as the account (`sign_in`); each failure as `anonymous` (`sign_in_failed`) with the client's
+/// network only (``maskedAddress(_:)``) and whether it was throttled — never the name typed, which may be someone's
+/// real name mistyped.
 extension WebController {
     static let loginCookie = "tipline_login"
     static let sessionLifetime: TimeInterval = 8 * 3600
@@ -49,10 +53,14 @@ extension WebController {
         let name = values["name"] ?? "", password = values["password"] ?? ""
         let address = clientAddress(request, context: context)
         let throttle = SignInThrottle(database: database, clock: clock)
-        func refused() -> Response { loginForm(error: Self.signInFailure, next: next, context: context, status: .unauthorized) }
+        func refused(throttled: Bool) async throws -> Response {
+            try await database.audit(actor: "anonymous", role: "none", action: "sign_in_failed", target: nil,
+                                     detail: "address=\(Self.maskedAddress(address)); throttled=\(throttled ? "yes" : "no")", now: clock())
+            return loginForm(error: Self.signInFailure, next: next, context: context, status: .unauthorized)
+        }
         guard try await throttle.admit(name: name, address: address) else {
             logger.notice("sign-in refused: too many failures, waiting", metadata: ["user": "\(name.prefix(64))"])
-            return refused()
+            return try await refused(throttled: true)
         }
         let user = try await database.user(named: name)
         let cost = deployment.current.settings.passwordCost
@@ -60,7 +68,7 @@ extension WebController {
         let matches = await StaffAuth.verifyOffLoop(password: password, hash: user?.passwordHash ?? StaffAuth.decoy(cost: cost))
         guard let user, matches, user.disabledAt == nil else {
             logger.notice("sign-in failed", metadata: ["user": "\(name.prefix(64))", "disabled": "\(user?.disabledAt != nil)"])
-            return refused()
+            return try await refused(throttled: false)
         }
         try await throttle.succeeded(name: name, address: address)
         await strengthenHash(of: user, password: password, to: cost)
@@ -124,6 +132,53 @@ extension WebController {
         let client = forwarded.trimmingCharacters(in: .whitespaces)
         guard !client.isEmpty, client.count <= 45, client.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == ":" }) else { return peer }
         return client
+    }
+}
+
+extension WebController {
+    /// A client address as the audit log keeps it: its network, not the machine — IPv4 to the /24 (`203.0.113.0/24`),
+    /// IPv6 to the /48 (`2001:db8:7::/48`; an IPv4-mapped address as IPv4); anything else is `unknown`.
+    static func maskedAddress(_ address: String) -> String {
+        var text = address.split(separator: "%", maxSplits: 1).first.map(String.init) ?? "" // no zone (`fe80::1%eth0`)
+        if text.lowercased().hasPrefix("::ffff:"), text.contains(".") { text = String(text.dropFirst(7)) }
+        if let octets = ipv4Octets(text) { return "\(octets[0]).\(octets[1]).\(octets[2]).0/24" }
+        guard let groups = ipv6Groups(text) else { return "unknown" }
+        return groups.prefix(3).map { String($0, radix: 16) }.joined(separator: ":") + "::/48"
+    }
+
+    static func ipv4Octets(_ text: Substring) -> [UInt8]? {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts.allSatisfy({ (1...3).contains($0.count) && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) })
+        else { return nil }
+        let octets = parts.compactMap { UInt8($0) }
+        return octets.count == 4 ? octets : nil
+    }
+
+    static func ipv4Octets(_ text: String) -> [UInt8]? { ipv4Octets(Substring(text)) }
+
+    /// The eight 16-bit groups of an IPv6 address in text form (`::` shortening and a trailing IPv4 part allowed).
+    static func ipv6Groups(_ text: String) -> [UInt16]? {
+        guard text.contains(":"), text.count <= 45 else { return nil }
+        let halves = text.components(separatedBy: "::")
+        guard halves.count <= 2 else { return nil }
+        func groups(_ part: String) -> [UInt16]? {
+            guard !part.isEmpty else { return [] }
+            let pieces = part.split(separator: ":", omittingEmptySubsequences: false)
+            var result: [UInt16] = []
+            for (index, piece) in pieces.enumerated() {
+                if index == pieces.count - 1, let octets = ipv4Octets(piece) {
+                    result += [UInt16(octets[0]) << 8 | UInt16(octets[1]), UInt16(octets[2]) << 8 | UInt16(octets[3])]
+                } else {
+                    guard (1...4).contains(piece.count), piece.allSatisfy(\.isHexDigit), let value = UInt16(piece, radix: 16) else { return nil }
+                    result.append(value)
+                }
+            }
+            return result
+        }
+        guard let head = groups(halves[0]) else { return nil }
+        guard halves.count == 2 else { return head.count == 8 ? head : nil }
+        guard let tail = groups(halves[1]), head.count + tail.count <= 7 else { return nil }
+        return head + Array(repeating: 0, count: 8 - head.count - tail.count) + tail
     }
 }
 

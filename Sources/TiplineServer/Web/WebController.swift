@@ -9,7 +9,9 @@ import TiplineStore
 /// The hotline web pages: server-rendered (swift-mustache), no JavaScript, usable on a slow connection.
 ///
 /// Sign-in by name and password (scrypt), a session cookie (`HttpOnly`, `SameSite=Strict`, `Secure` behind TLS),
-/// a CSRF token on every form, growing waits after failed sign-ins. Every view of a report and every export is audited.
+/// a CSRF token on every form, growing waits after failed sign-ins. Every page that shows report data — the log, a
+/// report, the duty board, the phone simulator — and every export leaves one audit entry, as does each sign-in and
+/// each failed one; the audit log never holds a child's detail.
 /// No script and no inline style: the pages work under the strict Content-Security-Policy of ``SecurityHeadersMiddleware``.
 ///
 /// This file holds the routes and what every page shares; each family of pages — sign-in, the log, one report,

@@ -47,14 +47,30 @@ public struct InboundMessage: Codable, Sendable, Equatable, FetchableRecord, Mut
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
+    /// The sender and the text are sealed (``FieldCipher``); the sender is found by its blind index.
+    public init(row: Row) throws {
+        let cipher = try FieldCipher.inForce
+        id = row["id"]
+        channel = row["channel"]
+        providerMessageID = row["provider_message_id"]
+        sender = try cipher.open(row["sender"] as String? ?? "")
+        recipient = row["recipient"]
+        body = try cipher.open(row["body"] as String? ?? "")
+        receivedAt = row["received_at"]
+        via = row["via"]
+        reportNumber = row["report_number"]
+    }
+
     /// Columns written without Codable: this insert is on every webhook's path.
-    public func encode(to container: inout PersistenceContainer) {
+    public func encode(to container: inout PersistenceContainer) throws {
+        let cipher = try FieldCipher.inForce
         container["id"] = id
         container["channel"] = channel
         container["provider_message_id"] = providerMessageID
-        container["sender"] = sender
+        container["sender"] = try cipher.seal(sender)
+        container["sender_index"] = cipher.index(sender)
         container["recipient"] = recipient
-        container["body"] = body
+        container["body"] = try cipher.seal(body)
         container["received_at"] = receivedAt
         container["via"] = via
         container["report_number"] = reportNumber

@@ -83,19 +83,44 @@ public struct OutboundMessage: Codable, Sendable, Equatable, FetchableRecord, Mu
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
+    /// The recipient, the text and the provider's error are sealed (``FieldCipher``); the recipient is found by its
+    /// blind index.
+    public init(row: Row) throws {
+        let cipher = try FieldCipher.inForce
+        id = row["id"]
+        channel = row["channel"]
+        recipient = try cipher.open(row["recipient"] as String? ?? "")
+        body = try cipher.open(row["body"] as String? ?? "")
+        purpose = row["purpose"]
+        reportNumber = row["report_number"]
+        state = row["state"]
+        attempts = row["attempts"]
+        nextAttemptAt = row["next_attempt_at"]
+        providerMessageID = row["provider_message_id"]
+        lastError = try cipher.open(row["last_error"] as String?)
+        encoding = row["encoding"]
+        segments = row["segments"]
+        createdAt = row["created_at"]
+        sentAt = row["sent_at"]
+        updatedAt = row["updated_at"]
+        bundleID = row["bundle_id"]
+    }
+
     /// Columns written without Codable: replies and alerts are inserted on every report's path.
-    public func encode(to container: inout PersistenceContainer) {
+    public func encode(to container: inout PersistenceContainer) throws {
+        let cipher = try FieldCipher.inForce
         container["id"] = id
         container["channel"] = channel
-        container["recipient"] = recipient
-        container["body"] = body
+        container["recipient"] = try cipher.seal(recipient)
+        container["recipient_index"] = cipher.index(recipient)
+        container["body"] = try cipher.seal(body)
         container["purpose"] = purpose
         container["report_number"] = reportNumber
         container["state"] = state
         container["attempts"] = attempts
         container["next_attempt_at"] = nextAttemptAt
         container["provider_message_id"] = providerMessageID
-        container["last_error"] = lastError
+        container["last_error"] = try cipher.seal(lastError)
         container["encoding"] = encoding
         container["segments"] = segments
         container["created_at"] = createdAt

@@ -65,7 +65,7 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
         self.provinceCode = provinceCode
         self.language = parsed.language
         self.parsed = parsed
-        self.searchKey = text.map(TextFolding.fold)
+        self.searchKey = text.map { TextFolding.fold($0).trimmingCharacters(in: .whitespaces) }
         self.updatedAt = receivedAt
         self.encodedParsed = Report.json(parsed)
     }
@@ -93,64 +93,86 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
         case callNow = "call_now"
     }
 
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        number = try c.decodeIfPresent(Int.self, forKey: .number)
-        kind = try c.decode(ParsedMessage.Kind.self, forKey: .kind)
-        status = try c.decode(Status.self, forKey: .status)
-        urgent = try c.decode(Bool.self, forKey: .urgent)
-        channel = try c.decode(String.self, forKey: .channel)
-        via = try c.decode(String.self, forKey: .via)
-        reporter = try c.decodeIfPresent(String.self, forKey: .reporter)
-        text = try c.decodeIfPresent(String.self, forKey: .text)
-        receivedAt = try c.decode(Date.self, forKey: .receivedAt)
-        areaCode = try c.decodeIfPresent(String.self, forKey: .areaCode)
-        provinceCode = try c.decodeIfPresent(String.self, forKey: .provinceCode)
-        language = try c.decode(ParsedMessage.Language.self, forKey: .language)
-        parsed = try c.decode(ParsedMessage.self, forKey: .parsed)
-        searchKey = try c.decodeIfPresent(String.self, forKey: .searchKey)
-        assignedTo = try c.decodeIfPresent(String.self, forKey: .assignedTo)
-        acknowledgedAt = try c.decodeIfPresent(Date.self, forKey: .acknowledgedAt)
-        closedAt = try c.decodeIfPresent(Date.self, forKey: .closedAt)
-        result = try c.decodeIfPresent(String.self, forKey: .result)
-        updatedAt = try c.decode(Date.self, forKey: .updatedAt)
-        escalationLevel = try c.decodeIfPresent(Int.self, forKey: .escalationLevel) ?? 0
-        escalationRound = try c.decodeIfPresent(Int.self, forKey: .escalationRound) ?? 0
-        nextEscalationAt = try c.decodeIfPresent(Date.self, forKey: .nextEscalationAt)
-        reminders = try c.decodeIfPresent(Int.self, forKey: .reminders) ?? 0
-        callNow = try c.decodeIfPresent(Bool.self, forKey: .callNow) ?? false
+    /// Personal columns are sealed (``FieldCipher``): the reporter, the raw text, the parse (child's and companion's
+    /// names, village, companion's phone, note) and the result. Lookups use blind indexes: `reporter_index`,
+    /// `child_key` (the folded name), `companion_phone`, and `search_key` (one index per folded word).
+    public init(row: Row) throws {
+        let cipher = try FieldCipher.inForce
+        number = row["number"]
+        kind = row["kind"]
+        status = row["status"]
+        urgent = row["urgent"]
+        channel = row["channel"]
+        via = row["via"]
+        reporter = try cipher.open(row["reporter"] as String?)
+        text = try cipher.open(row["text"] as String?)
+        receivedAt = row["received_at"]
+        areaCode = row["area_code"]
+        provinceCode = row["province_code"]
+        language = row["language"]
+        let json = try cipher.open(row["parsed"] as String? ?? "{}")
+        parsed = try JSONDecoder().decode(ParsedMessage.self, from: Data(json.utf8))
+        searchKey = row["search_key"]
+        assignedTo = row["assigned_to"]
+        acknowledgedAt = row["acknowledged_at"]
+        closedAt = row["closed_at"]
+        result = try cipher.open(row["result"] as String?)
+        updatedAt = row["updated_at"]
+        escalationLevel = row["escalation_level"] ?? 0
+        escalationRound = row["escalation_round"] ?? 0
+        nextEscalationAt = row["next_escalation_at"]
+        reminders = row["reminders"] ?? 0
+        callNow = row["call_now"] ?? false
         encodedParsed = nil
     }
 
     /// Columns written without Codable: the insert is on every report's path.
-    public func encode(to container: inout PersistenceContainer) {
+    public func encode(to container: inout PersistenceContainer) throws {
+        let cipher = try FieldCipher.inForce
         container["number"] = number
         container["kind"] = kind
         container["status"] = status
         container["urgent"] = urgent
         container["channel"] = channel
         container["via"] = via
-        container["reporter"] = reporter
-        container["text"] = text
+        container["reporter"] = try cipher.seal(reporter)
+        container["reporter_index"] = cipher.index(reporter)
+        container["text"] = try cipher.seal(text)
         container["received_at"] = receivedAt
         container["area_code"] = areaCode
         container["province_code"] = provinceCode
         container["language"] = language
-        container["parsed"] = encodedParsed ?? Report.json(parsed)
-        container["search_key"] = searchKey
+        container["parsed"] = try cipher.seal((encodedParsed ?? Report.json(parsed)) as String) as String
+        container["search_key"] = searchKey.map { Report.searchIndex($0, cipher: cipher) }
         container["assigned_to"] = assignedTo
         container["acknowledged_at"] = acknowledgedAt
         container["closed_at"] = closedAt
-        container["result"] = result
+        container["result"] = try cipher.seal(result)
         container["updated_at"] = updatedAt
         container["escalation_level"] = escalationLevel
         container["escalation_round"] = escalationRound
         container["next_escalation_at"] = nextEscalationAt
         container["reminders"] = reminders
         container["call_now"] = callNow
-        container["child_key"] = parsed.child.name.map(TextFolding.fold)
+        container["child_key"] = parsed.child.name.map { cipher.index(TextFolding.fold($0)) }
+        container["child_age"] = parsed.child.age
         container["destination_code"] = parsed.destination.code
-        container["companion_phone"] = parsed.companion.phone
+        container["companion_phone"] = cipher.index(parsed.companion.phone)
+    }
+
+    /// The words of a text, folded, for search: the blind index of each, between spaces (`" w1 w2 "`), so a search
+    /// matches whole words without the text being readable. A stored key (already indexed) is kept as it is.
+    static func searchIndex(_ key: String, cipher: FieldCipher) -> String {
+        if key.hasPrefix(" ") { return key }
+        let words = searchWords(key)
+        return " " + words.map { cipher.index($0) }.joined(separator: " ") + " "
+    }
+
+    /// The distinct folded words of a text (letters and digits), as search matches them.
+    public static func searchWords(_ text: String) -> [String] {
+        var seen = Set<String>()
+        return TextFolding.fold(text).split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map(String.init)
+            .filter { seen.insert($0).inserted }
     }
 
     public static func == (a: Report, b: Report) -> Bool {
@@ -214,12 +236,22 @@ public struct ReportEvent: Codable, Sendable, Equatable, FetchableRecord, Mutabl
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
-    public func encode(to container: inout PersistenceContainer) {
+    /// The detail may quote a message (a note, a merged report's text): sealed (``FieldCipher``).
+    public init(row: Row) throws {
+        id = row["id"]
+        reportNumber = row["report_number"]
+        at = row["at"]
+        kind = row["kind"]
+        actor = row["actor"]
+        detail = try FieldCipher.inForce.open(row["detail"] as String?)
+    }
+
+    public func encode(to container: inout PersistenceContainer) throws {
         container["id"] = id
         container["report_number"] = reportNumber
         container["at"] = at
         container["kind"] = kind
         container["actor"] = actor
-        container["detail"] = detail
+        container["detail"] = try FieldCipher.inForce.seal(detail)
     }
 }

@@ -10,6 +10,10 @@ struct TestDeployment {
     let folder: URL
     let environment: [String: String]
 
+    /// Encryption keys for tests (fictional, used nowhere else).
+    static let testKeys = "t1:ZHoRnapaLVyFwuRjXC4tUQn9iykbursV5L+beaO4Wlo="
+    static let testIndexKey = "j1RxP5h8Ca++aoRhY2MysVhEhKXqfvd77juFKKbm+kA="
+
     static let packageRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
@@ -51,7 +55,8 @@ struct TestDeployment {
         \(extra)
         """
         try yaml.write(to: config.appendingPathComponent("tipline.yaml"), atomically: true, encoding: .utf8)
-        self.environment = ["TIPLINE_CHANNEL_SMS_AUTH_TOKEN": "test-auth-token"].merging(environment) { $1 }
+        self.environment = ["TIPLINE_CHANNEL_SMS_AUTH_TOKEN": "test-auth-token", "TIPLINE_ENCRYPTION_KEYS": Self.testKeys,
+                            "TIPLINE_INDEX_KEY": Self.testIndexKey].merging(environment) { $1 }
     }
 
     var configPath: String { folder.appendingPathComponent("config/tipline.yaml").path }
