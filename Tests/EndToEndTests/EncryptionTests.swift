@@ -1,0 +1,120 @@
+import CurlHTTP
+import Foundation
+import GRDB
+import Testing
+import TiplineProviders
+import TiplineServer
+@testable import TiplineStore
+
+/// A stolen disk or backup names no child: personal values are sealed before they reach the file.
+@Suite("End to end: encryption at rest")
+struct EncryptionTests {
+    let client = CurlClient()
+
+    static let child = "Quyenthimyhanh"
+    static let village = "Khuoi Vang"
+    static let companion = "0987654321"
+    static let reporter = "+84911222333"
+
+    /// Every form in which a value could be written: as typed, folded, and a phone without its country code.
+    static let needles = [child, child.uppercased(), village, village.uppercased(), "KHUOI VANG", companion, "987654321", "84987654321",
+                          reporter, "911222333"]
+
+    static func found(in path: String) -> [String] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        return needles.filter { data.range(of: Data($0.utf8)) != nil }
+    }
+
+    @Test("the database file, its WAL and a backup hold none of a report's personal values; they read back whole")
+    func nothingInClearOnDisk() async throws {
+        try await withTipline { fake, runtime, port in
+            let text = "TRE \(Self.child) 14t nu thon \(Self.village) xa Lung Cu di HCM nguoi dua \(Self.companion)"
+            #expect(try await postSMS(client, port: port, sid: "SM-enc-1", from: Self.reporter, body: text).status == 200)
+            #expect(try await postSMS(client, port: port, sid: "SM-enc-2", from: Self.reporter, body: "BS 1001 \(Self.child) da goi ve").status == 200)
+            _ = try await fake.waitFor { $0.count >= 3 }
+            let report = try #require(try await runtime.database.report(number: 1001))
+            #expect(report.parsed.child.name == Self.child && report.reporter == Self.reporter && report.text == text, "read back whole")
+            #expect(report.parsed.origin.village == Self.village && report.parsed.companion.phone == "+84987654321")
+            // The staff log's search still finds the child, by whole word.
+            var filter = AppDatabase.ReportFilter()
+            filter.query = Self.child.lowercased()
+            #expect(try await runtime.database.reports(filter).map(\.number) == [1001])
+
+            let path = runtime.deployment.current.settings.databasePath
+            #expect(Self.found(in: path).isEmpty, "database file: \(Self.found(in: path))")
+            #expect(Self.found(in: path + "-wal").isEmpty, "WAL: \(Self.found(in: path + "-wal"))")
+            let backup = path + ".backup"
+            try await runtime.database.backup(to: backup)
+            defer { try? FileManager.default.removeItem(atPath: backup) }
+            #expect(Self.found(in: backup).isEmpty, "backup: \(Self.found(in: backup))")
+            // The backup holds ciphertext and no key: opened without the keys, a sealed value stays sealed.
+            let copy = try AppDatabase.open(path: backup)
+            let sealed = try await copy.dbRead { db in try String.fetchOne(db, sql: "SELECT reporter FROM report WHERE number = 1001") }
+            #expect(sealed?.hasPrefix("enc1:t1:") == true)
+        }
+    }
+
+    @Test("key rotation: old values readable with the new keys, new writes use the new key, rekey leaves nothing under the old one")
+    func rotation() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-rekey-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("t.sqlite").path
+        let index = FieldCipher.newKey()
+        let first = try FieldCipher.make(keys: [("k1", FieldCipher.newKey())], indexKey: index)
+        let old = try AppDatabase.open(path: path, cipher: first)
+        _ = try await old.write { store in
+            var report = Report(parsed: ParsedMessageFixture.tip, channel: "sms", reporter: Self.reporter, text: "TRE \(Self.child)", receivedAt: Date())
+            try store.insert(&report)
+            var message = OutboundMessage(channel: "sms", recipient: Self.reporter, body: "hello", purpose: .reply, reportNumber: 1001, at: Date())
+            try store.enqueue(&message)
+            try store.setOptOut("+84900000999", optedOut: true, at: Date())
+        }
+        let k1 = try #require(first.keys["k1"]).withUnsafeBytes { Data($0).base64EncodedString() }
+        let second = try FieldCipher.make(keys: [("k2", FieldCipher.newKey()), ("k1", k1)], indexKey: index)
+        let database = try AppDatabase.open(path: path, cipher: second)
+        #expect(try await database.report(number: 1001)?.reporter == Self.reporter, "old values readable")
+        _ = try await database.write { store in
+            var report = Report(parsed: ParsedMessageFixture.tip, channel: "sms", reporter: "+84900000777", text: "TRE new", receivedAt: Date())
+            try store.insert(&report)
+        }
+        func keyIDs() async throws -> Set<String> {
+            try await database.dbRead { db in
+                var ids = Set<String>()
+                for sql in ["SELECT reporter FROM report", "SELECT text FROM report", "SELECT parsed FROM report", "SELECT recipient FROM outbox",
+                            "SELECT body FROM outbox", "SELECT detail FROM report_event WHERE detail IS NOT NULL"] {
+                    for value in try String.fetchAll(db, sql: sql) { ids.insert(FieldCipher.keyID(of: value) ?? "clear") }
+                }
+                return ids
+            }
+        }
+        #expect(try await keyIDs() == ["k1", "k2"])
+        let summary = try await database.rekey()
+        #expect(summary.rows["report"] == 2)
+        #expect(try await keyIDs() == ["k2"], "nothing left under k1")
+        #expect(try await database.report(number: 1001)?.reporter == Self.reporter)
+        #expect(try await database.write { store in try store.isOptedOut("+84900000999") }, "blind indexes unchanged")
+        // Without k1 the rekeyed database is still whole.
+        let onlyNew = try FieldCipher.make(keys: [("k2", try #require(second.keys["k2"]).withUnsafeBytes { Data($0).base64EncodedString() })], indexKey: index)
+        #expect(try await AppDatabase.open(path: path, cipher: onlyNew).report(number: 1001)?.text == "TRE \(Self.child)")
+    }
+
+    @Test("serve and check-config refuse to start without a key unless the config says encryption: off")
+    func refusedWithoutKey() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-nokey-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let deployment = try TestDeployment(providerPort: 1)
+        defer { deployment.remove() }
+        var environment = deployment.environment
+        environment["TIPLINE_ENCRYPTION_KEYS"] = nil
+        environment["TIPLINE_INDEX_KEY"] = nil
+        #expect { try Deployment.load(configPath: deployment.configPath, environment: environment) } throws: { error in
+            "\(error)".contains("encryption: no encryption key")
+        }
+        let plain = try TestDeployment(providerPort: 1, extra: "encryption: off")
+        defer { plain.remove() }
+        let off = try Deployment.load(configPath: plain.configPath, environment: environment)
+        #expect(off.settings.cipher.isOn == false)
+        _ = folder
+    }
+}
