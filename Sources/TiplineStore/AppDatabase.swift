@@ -362,6 +362,9 @@ public struct AppDatabase: Sendable {
             try db.drop(index: "inbound_part_group")
             try db.create(index: "inbound_part_group", on: "inbound_part", columns: ["channel", "sender_index", "reference", "assembled"])
         }
+        migrator.registerMigration("v13: only case alerts bundle") { db in
+            try db.alter(table: "outbox") { t in t.add(column: "bundleable", .boolean).notNull().defaults(to: false) }
+        }
         return migrator
     }
 }

@@ -169,10 +169,13 @@ public struct CaseStore {
         return try Bool.fetchOne(statement, arguments: [number, try cipher.index(phone)]) ?? false
     }
 
-    /// The reports of the latest alerts to `phone`, newest first (a bare `NHAN` takes the first one still open).
+    /// The reports of the latest alerts that left for `phone`, newest first (a bare `NHAN` takes the first one still
+    /// open; an alert still waiting to leave is not one the officer has read).
     public func recentlyAlertedReports(to phone: String, since: Date, limit: Int = 20) throws -> [Int] {
         let statement = try db.cachedStatement(sql: """
             SELECT report_number FROM outbox WHERE recipient_index = ? AND purpose = 'alert' AND report_number IS NOT NULL AND created_at >= ?
+                AND state NOT IN ('queued', 'sending')
+                AND (bundle_id IS NULL OR bundle_id IN (SELECT id FROM outbox WHERE state NOT IN ('queued', 'sending')))
             ORDER BY id DESC LIMIT ?
             """)
         return try Int.fetchAll(statement, arguments: [try cipher.index(phone), since, limit])
@@ -182,7 +185,7 @@ public struct CaseStore {
     public func heldAlert(to phone: String, channel: String, now: Date) throws -> OutboundMessage? {
         let statement = try db.cachedStatement(sql: """
             SELECT * FROM outbox WHERE recipient_index = ? AND channel = ? AND purpose = 'alert' AND state = 'queued' AND attempts = 0
-                AND next_attempt_at > ? ORDER BY id DESC LIMIT 1
+                AND bundleable = 1 AND next_attempt_at > ? ORDER BY id DESC LIMIT 1
             """)
         return try OutboundMessage.fetchOne(statement, arguments: [try cipher.index(phone), channel, now])
     }
@@ -193,10 +196,10 @@ public struct CaseStore {
         return try Int.fetchAll(statement, arguments: [id])
     }
 
-    /// When an alert to `phone` was last queued to leave (its first attempt time), if since `since`.
+    /// When the latest alert to `phone` leaves or left (its attempt time), if that is since `since`.
     public func lastAlertDue(to phone: String, since: Date) throws -> Date? {
         let statement = try db.cachedStatement(sql: """
-            SELECT MAX(next_attempt_at) FROM outbox WHERE recipient_index = ? AND purpose = 'alert' AND created_at >= ? AND state != 'bundled'
+            SELECT MAX(next_attempt_at) FROM outbox WHERE recipient_index = ? AND purpose = 'alert' AND next_attempt_at >= ? AND state != 'bundled'
             """)
         return try Date.fetchOne(statement, arguments: [try cipher.index(phone), since])
     }

@@ -112,7 +112,7 @@ struct CaseWorkflowTests {
         _ = try await s.sms(lungCuPolice, "NHAN 1001")
         let before = try await s.alerts(1001).count
         let outcome = try await s.sms("+84900000602", "KHAN Lan 14t nu xa Lung Cu dang bi dua sang TQ")
-        #expect(outcome == .stored(report: 1001), "joined to the open case")
+        #expect(outcome == .stored(report: 1002), "the sender's own report, kept beside the case")
         let report = try await s.report(1001)
         #expect(report.urgent && report.parsed.urgent)
         let alerts = try await s.alerts(1001)
@@ -120,8 +120,9 @@ struct CaseWorkflowTests {
         #expect(alerts.dropFirst(before).contains { $0.recipient == lungCuPolice }, "the officer who took the case included")
         #expect(alerts.dropFirst(before).allSatisfy { $0.body.hasPrefix("KHAN") || $0.state == .bundled })
         let replies = try await s.runtime.database.outboundMessages().filter { $0.recipient == "+84900000602" }
-        #expect(replies.count == 1 && replies[0].body.contains("113"), "the alert reply (call 111/113): \(replies.map(\.body))")
-        #expect(!replies[0].body.contains("BS 1001"), "nothing hints that a case existed")
+        #expect(replies.count == 1 && replies[0].body.contains("113") && replies[0].body.contains("1002"),
+                "the alert reply (call 111/113) with the sender's own number: \(replies.map(\.body))")
+        #expect(!replies[0].body.contains("1001"), "nothing hints that a case existed")
         let timeline = try await s.runtime.database.timeline(number: 1001).map(\.kind)
         #expect(timeline.contains("same_child") && timeline.contains("urgent"))
         // The urgent policy's reminder now, not the tip's.
@@ -137,14 +138,18 @@ struct CaseWorkflowTests {
         let first = try await s.runtime.database.outboundMessages().first { $0.recipient == Self.reporter }!.body
         _ = try await s.sms("+84900000603", "TRE Lan 14t nu xa Lung Cu di HCM")
         let stranger = try await s.runtime.database.outboundMessages().filter { $0.recipient == "+84900000603" }
-        #expect(stranger.map(\.body) == [first], "the same words as a new report's acknowledgement")
+        #expect(stranger.map(\.body) == [first.replacingOccurrences(of: "1001", with: "1002")],
+                "the same words as a new report's acknowledgement, with a number of their own")
         _ = try await s.sms(Self.reporter, "TRE Lan 14t nu xa Lung Cu di HCM")
         let again = try await s.runtime.database.outboundMessages().filter { $0.recipient == Self.reporter }
         #expect(again.last?.body.hasPrefix("Da nhan them tin") == true)
-        // The second sender may now follow the case up.
+        // The second sender follows up their own report, and learns nothing of the case.
+        _ = try await s.sms("+84900000603", "KT 1002")
+        let own = try await s.runtime.database.outboundMessages().filter { $0.recipient == "+84900000603" }.last?.body ?? ""
+        #expect(own.contains("1002") && !own.contains("Khong tim thay"), "\(own)")
         _ = try await s.sms("+84900000603", "KT 1001")
-        let status = try await s.runtime.database.outboundMessages().filter { $0.recipient == "+84900000603" }.last?.body ?? ""
-        #expect(status.contains("1001") && !status.contains("Khong tim thay"), "\(status)")
+        let other = try await s.runtime.database.outboundMessages().filter { $0.recipient == "+84900000603" }.last?.body ?? ""
+        #expect(other.contains("Khong tim thay"), "\(other)")
     }
 
     @Test("a follow-up BS that says the child is held makes the case urgent")
@@ -207,6 +212,8 @@ struct CaseWorkflowTests {
         _ = try await s.sms(Self.reporter, "TRE Lan 14t nu xa Lung Cu di HCM")
         s.clock.advance(minutes: 5)
         _ = try await s.sms("+84900000605", "TRE Mai 13t nu xa Lung Cu di Ha Noi")
+        // Only alerts that left count (the scenario sends nothing by itself).
+        try await s.runtime.database.dbWrite { db in try db.execute(sql: "UPDATE outbox SET state = 'sent' WHERE purpose = 'alert'") }
         _ = try await s.sms(lungCuPolice, "NHAN")
         #expect(try await s.report(1002).assignedTo == "lungcu-police", "the latest alert")
         #expect(try await s.report(1001).assignedTo == nil)

@@ -224,20 +224,22 @@ struct EscalationTests {
         #expect(try await s.recipients(1001) == [lungCuPolice, lungCuUnion])
     }
 
-    @Test("same child, one case: a second tip about her is attached, not alerted again")
+    @Test("same child, one case: a second tip about her, from someone else, is kept beside the case and not alerted again")
     func sameChildMerge() async throws {
         var s = try Scenario(at: "2026-11-29T10:00:00+07:00")
         defer { s.remove() }
         _ = try await s.sms("+84900000409", "TRE Lan 14t nu xa Lung Cu di HCM")
         let outcome = try await s.sms("+84900000410", "TRE lan 15 tuoi nu xa Lũng Cú di Ha Noi")
-        #expect(outcome == .stored(report: 1001))
-        #expect(try await s.runtime.database.reportCount() == 1)
+        #expect(outcome == .stored(report: 1002), "a number of their own, which reveals nothing about case 1001")
+        #expect(try await s.report(1002).status == .partial, "kept for staff, linked to the case")
         #expect(try await s.alerts(1001).count == 1)
+        #expect(try await s.alerts(1002).isEmpty, "not alerted again")
         let reply = try #require(try await s.runtime.database.outboundMessages().last)
-        #expect(reply.recipient == "+84900000410" && reply.body.contains("1001"))
-        #expect(try await s.runtime.database.timeline(number: 1001).contains { $0.kind == "same_child" })
+        #expect(reply.recipient == "+84900000410" && reply.body.contains("1002") && !reply.body.contains("1001"))
+        #expect(try await s.runtime.database.timeline(number: 1001).contains { $0.kind == "same_child" && $0.detail?.contains("1002") == true })
         _ = try await s.sms("+84900000411", "TRE Lan 11t nu xa Lung Cu di HCM")
-        #expect(try await s.runtime.database.reportCount() == 2, "a different age is a different child")
+        #expect(try await s.runtime.database.reportCount() == 3, "a different age is a different child")
+        #expect(try await s.report(1003).status == .open)
     }
 
     @Test("cluster: two tips from one commune to one destination within 7 days, or naming one companion, warn the province and hotline once")

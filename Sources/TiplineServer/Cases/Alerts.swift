@@ -14,7 +14,9 @@ struct Alerts {
 
     /// Queues to each officer the text in their own language. A normal tip's alert waits for the end of the quiet
     /// hours of the report's province, and for the officer's bundle window.
-    func send(_ text: (ParsedMessage.Language) -> String, to officers: [Officer], report: Report) throws {
+    /// `bundle`: a case alert, which may join the alert waiting for an officer; other texts (reminders, call-now,
+    /// group warnings) always leave as they are.
+    func send(_ text: (ParsedMessage.Language) -> String, to officers: [Officer], report: Report, bundle: Bool = true) throws {
         let policy = deployment.escalation.policy(province: report.provinceCode)
         let due = policy.outsideQuietHours(now, urgent: report.urgent)
         // Never a child's details to a number that has not proved itself, whatever level named it.
@@ -24,12 +26,12 @@ struct Alerts {
         for officer in officers where !unconfirmed.contains(officer.id) && seen.insert(officer.phone).inserted {
             let body = texts[officer.language] ?? text(officer.language)
             texts[officer.language] = body
-            try queue(body, to: officer, report: report.number!, urgent: report.urgent, due: due)
+            try queue(body, to: officer, report: report.number!, urgent: report.urgent, due: due, bundle: bundle)
         }
     }
 
     /// One alert to one officer: alone, or joined to the alert already waiting for them.
-    private func queue(_ body: String, to officer: Officer, report number: Int, urgent: Bool, due: Date) throws {
+    private func queue(_ body: String, to officer: Officer, report number: Int, urgent: Bool, due: Date, bundle: Bool) throws {
         let channel = deployment.settings.outboundChannel
         let window = deployment.settings.alertBundleWindow
         var due = due
@@ -39,7 +41,8 @@ struct Alerts {
         }
         var alert = OutboundMessage(channel: channel, recipient: officer.phone, body: body, purpose: .alert, reportNumber: number, at: now)
         alert.nextAttemptAt = due
-        guard window > 0, var waiting = try store.heldAlert(to: officer.phone, channel: channel, now: now),
+        alert.bundleable = bundle
+        guard bundle, window > 0, var waiting = try store.heldAlert(to: officer.phone, channel: channel, now: now),
               waiting.reportNumber != number else {
             try store.enqueue(&alert)
             return

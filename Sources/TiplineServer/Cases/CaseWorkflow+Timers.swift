@@ -32,7 +32,7 @@ extension CaseWorkflow {
             urgent.urgent = true
             try alerts.send({ [deployment, parsed = report.parsed] language in
                 deployment.replies.render(.hotlineCallNow, language, ["number": "\(number)", "details": OfficerAlert.summary(parsed, language: language)])
-            }, to: hotline, report: urgent)
+            }, to: hotline, report: urgent, bundle: false)
             try event(number, "call_now", detail: "no acknowledgement at any level; hotline: \(hotline.map(\.id).joined(separator: ", "))")
             return "call_now"
         }
@@ -62,7 +62,8 @@ extension CaseWorkflow {
             return "rescheduled"
         }
         if report.reminders == 0, let holder = report.assignedTo.flatMap(deployment.roster.officer(id:)) {
-            try alerts.send({ [deployment] in deployment.replies.render(.officerReminder, $0, ["number": "\(number)"]) }, to: [holder], report: report)
+            try alerts.send({ [deployment] in deployment.replies.render(.officerReminder, $0, ["number": "\(number)"]) }, to: [holder], report: report,
+                            bundle: false)
             try event(number, "reminder", detail: holder.id)
             report.reminders = 1
             report.nextEscalationAt = policy.outsideQuietHours(now.addingTimeInterval(interval), urgent: report.urgent)

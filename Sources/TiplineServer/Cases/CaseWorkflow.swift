@@ -16,9 +16,10 @@ enum CaseActor: Sendable {
     /// How the timeline names the actor.
     var timelineName: String {
         switch self {
-        case .reporter: "reporter"
+        case .reporter(let phone): phone.isEmpty ? "reporter" : "reporter " + PhoneNumber.mask(phone)
         case .officer(let officer): officer.id
-        case .staff(let staff): staff.name
+        // A staff account that is a roster officer acts as that officer (one holder, by SMS or on the web).
+        case .staff(let staff): staff.officerID ?? staff.name
         case .system: "system"
         }
     }
@@ -65,6 +66,10 @@ struct CaseWorkflow {
     /// becomes urgent. The acknowledgement tells the reporter nothing about the existing case unless they reported it.
     func open(_ prepared: Report, status: Report.Status, replyTo reporter: ReplyAddress?) throws -> Int {
         let parsed = prepared.parsed
+        var status = status
+        // A sender past the per-sender limit floods nobody: their reports are kept for staff, not routed.
+        let flooding = gate?.standing == .silent("sender_rate")
+        if flooding, status == .open { status = .partial }
         let routed = (parsed.kind == .tip || parsed.kind == .alert) && status == .open
         if routed, var existing = try sameChild(as: parsed) {
             return try join(&existing, prepared, replyTo: reporter)
@@ -79,37 +84,64 @@ struct CaseWorkflow {
         let number = report.number!
         try event(number, "received", actor: .reporter(phone: report.reporter ?? ""), detail: "\(parsed.kind.rawValue) via \(report.via) on \(report.channel)")
         if !parsed.missing.isEmpty { try event(number, "parsed", detail: "missing: \(parsed.missing.joined(separator: ", "))") }
+        if flooding { try event(number, "held", detail: "the sender is past the per-sender message limit: kept for staff, not alerted") }
         if routed {
             let routing = try firstLevel(report)
             try route(report, officers: routing.officers, detail: routing.level.rawValue)
             try groupWarnings(report)
         }
-        if status != .partial, let reporter {
-            try acknowledge(report: number, parsed: parsed, to: reporter)
+        if status != .partial || flooding, let reporter {
+            try acknowledge(report: number, parsed: parsed, to: reporter) // withheld by the gate when flooding (and counted)
         }
         return number
     }
 
-    /// A second report about a known child: kept in the existing case's timeline, which becomes urgent if this one is.
+    /// A second report about a known child. From one of the case's reporters, it joins the case. From anyone else,
+    /// it becomes a report of their own, kept for staff (not alerted again) and linked to the case — so the answer,
+    /// with a new number, reveals nothing about the case, and their follow-ups reach only their own report.
+    /// Either way an urgent one alerts the case's officers now, and one about a child marked home reopens the case.
     private func join(_ existing: inout Report, _ prepared: Report, replyTo reporter: ReplyAddress?) throws -> Int {
         let number = existing.number!
         let knownReporter = try reporter.map { try store.isReporter($0.phone, of: existing) } ?? false
-        try event(number, "same_child", actor: .reporter(phone: reporter?.phone ?? ""), detail: prepared.text)
-        if prepared.parsed.urgent, !existing.urgent {
-            try raiseUrgency(&existing, reason: "\(prepared.parsed.kind.rawValue) about the same child")
+        let parsed = prepared.parsed
+        if existing.status == .home {
+            // The child left again: the case is live once more, its escalation restarted.
+            existing.status = existing.assignedTo == nil ? .open : .acknowledged
+            let policy = deployment.escalation.policy(province: existing.provinceCode)
+            existing.nextEscalationAt = existing.status == .open
+                ? policy.next(after: .init(level: 0, round: 0), urgent: existing.urgent || parsed.urgent, from: now)?.1
+                : now.addingTimeInterval(policy.track(urgent: existing.urgent || parsed.urgent).reminderAfter)
+            try event(number, "reopened", detail: "a new report about the child")
         }
-        touch(&existing)
+        if parsed.urgent {
+            if existing.urgent {
+                var officers = try firstLevel(existing).officers
+                if let holder = existing.assignedTo.flatMap(deployment.roster.officer(id:)) { officers.insert(holder, at: 0) }
+                try route(existing, officers: officers, detail: "urgent again")
+            } else {
+                try raiseUrgency(&existing, reason: "\(parsed.kind.rawValue) about the same child")
+            }
+        }
+        guard let reporter, !knownReporter else {
+            // Kept in the timeline; the case's reminder clock is not reset by it.
+            try event(number, "same_child", actor: .reporter(phone: reporter?.phone ?? ""), detail: prepared.text)
+            try store.update(existing)
+            if let reporter {
+                try reply(parsed.urgent ? .ackAlert : .duplicateChild, parsed.language, ["number": "\(number)"], to: reporter, report: number,
+                          purpose: .acknowledgement)
+            }
+            return number
+        }
+        var own = prepared
+        own.status = .partial
+        try store.insert(&own)
+        let ownNumber = own.number!
+        try event(ownNumber, "received", actor: .reporter(phone: reporter.phone), detail: "\(parsed.kind.rawValue) via \(own.via) on \(own.channel)")
+        try event(ownNumber, "same_child", detail: "about the child of case #\(number): kept there")
+        try event(number, "same_child", actor: .reporter(phone: reporter.phone), detail: "report #\(ownNumber): " + (prepared.text ?? ""))
         try store.update(existing)
-        guard let reporter else { return number }
-        if prepared.parsed.urgent {
-            try reply(.ackAlert, prepared.parsed.language, ["number": "\(number)"], to: reporter, report: number, purpose: .acknowledgement)
-        } else if knownReporter {
-            try reply(.duplicateChild, prepared.parsed.language, ["number": "\(number)"], to: reporter, report: number, purpose: .acknowledgement)
-        } else {
-            // Someone else: the same answer as for a new report, so no sender learns that a case exists.
-            try acknowledge(report: number, parsed: prepared.parsed, to: reporter)
-        }
-        return number
+        try acknowledge(report: ownNumber, parsed: parsed, to: reporter)
+        return ownNumber
     }
 
     /// The reporter's acknowledgement: alert, tip, tip with missing fields, or unreadable.
@@ -211,7 +243,7 @@ struct CaseWorkflow {
             let officers = try alerts.recipients([.province, .hotline], report: report, everyone: true)
             var urgent = report
             urgent.urgent = true
-            try alerts.send(warning.text, to: officers, report: urgent)
+            try alerts.send(warning.text, to: officers, report: urgent, bundle: false)
             for number in warning.numbers {
                 try event(number, "cluster", detail: "\(warning.key): \(warning.count) reports, latest \(warning.numbers.map(String.init).joined(separator: ", "))")
             }
@@ -250,6 +282,16 @@ struct CaseWorkflow {
 
     // MARK: - Actions
 
+    /// A case someone holds is passed on or closed by them, or by hotline staff and admins — not by another officer.
+    private func refuseIfHeldByAnother(_ report: Report, _ actor: CaseActor) throws {
+        guard let holder = report.assignedTo, holder != actor.timelineName else { return }
+        switch actor {
+        case .staff(let staff) where staff.role != .officer: return
+        case .system: return
+        default: throw Refusal.alreadyTaken(by: holder, since: report.acknowledgedAt ?? report.updatedAt)
+        }
+    }
+
     /// Takes the case: the escalation stops, a reminder follows if the case then sees no update, "call now" ends.
     @discardableResult
     func acknowledge(_ number: Int, by actor: CaseActor) throws -> Report {
@@ -280,6 +322,7 @@ struct CaseWorkflow {
             throw Refusal.invalid("note: text is empty")
         }
         var report = try accessibleCase(number, by: actor, action: "note")
+        let hadCommune = report.areaCode != nil
         if let text, report.kind != .unknown, !isStaff(actor) {
             let added = deployment.parser.parse("TRE " + text, receivedAt: now)
             report.parsed.fill(from: added)
@@ -287,6 +330,11 @@ struct CaseWorkflow {
             report.provinceCode = report.areaCode.flatMap(deployment.gazetteer.area(code:))?.provinceCode ?? report.provinceCode
         }
         try save(&report, "note", actor: actor, detail: text)
+        if !hadCommune, report.areaCode != nil, report.status == .open {
+            // The commune is known now: its officers are told.
+            let routing = try firstLevel(report)
+            try route(report, officers: routing.officers, detail: "commune added, \(routing.level.rawValue)")
+        }
         if report.parsed.urgent, !report.urgent, report.status != .closed {
             try raiseUrgency(&report, reason: "added details")
             try store.update(report)
@@ -308,6 +356,7 @@ struct CaseWorkflow {
     func pass(_ number: Int, note: String?, by actor: CaseActor) throws -> Report {
         var report = try accessibleCase(number, by: actor, action: "pass")
         guard report.status != .closed else { throw Refusal.closed }
+        try refuseIfHeldByAnother(report, actor)
         report.assignedTo = nil
         report.acknowledgedAt = nil
         report.status = .open
@@ -324,6 +373,7 @@ struct CaseWorkflow {
         }
         var report = try accessibleCase(number, by: actor, action: "close")
         guard report.status != .closed else { throw Refusal.closed }
+        try refuseIfHeldByAnother(report, actor)
         report.status = .closed
         report.closedAt = now
         report.result = result
@@ -344,6 +394,9 @@ struct CaseWorkflow {
     func reassign(_ number: Int, to officer: Officer, by actor: CaseActor) throws -> Report {
         var report = try accessibleCase(number, by: actor, action: "reassign")
         guard report.status != .closed else { throw Refusal.closed }
+        guard try !unconfirmedOfficers().contains(officer.id) else {
+            throw Refusal.invalid("officer: \(officer.id) has not confirmed their number (XACNHAN) and would get no alert")
+        }
         report.assignedTo = officer.id
         report.acknowledgedAt = nil
         report.status = .acknowledged
@@ -410,14 +463,17 @@ struct CaseWorkflow {
     }
 
     /// Queues a text; nothing to a number that sent STOP, except the confirmation itself, and nothing the limits hold back.
-    func queue(_ text: String, to address: ReplyAddress, report: Int?, purpose: OutboundMessage.Purpose, force: Bool = false) throws {
-        if !force, try store.isOptedOut(address.phone) { return }
+    @discardableResult
+    func queue(_ text: String, to address: ReplyAddress, report: Int?, purpose: OutboundMessage.Purpose, force: Bool = false) throws -> Bool {
+        if !force, try store.isOptedOut(address.phone) { return false }
         let gate = self.gate ?? ReplyGate(limits: deployment.settings.limits)
-        guard let text = try gate.admit(text, to: address.phone, store: store, now: now, force: force, slowDownText: {
+        let officer = deployment.roster.officer(phone: address.phone) != nil
+        guard let text = try gate.admit(text, to: address.phone, store: store, now: now, force: force, capped: !officer, slowDownText: {
             replies.render(.slowDown, language(of: address.phone))
-        }) else { return }
+        }) else { return false }
         var message = OutboundMessage(channel: address.channel, recipient: address.phone, body: text, purpose: purpose, reportNumber: report, at: now)
         try store.enqueue(&message)
+        return true
     }
 }
 

@@ -67,7 +67,9 @@ final class ReplyGate {
     }
 
     /// The text to send instead of `text` to `phone`, or nil to send nothing. Alerts to officers never pass here.
-    func admit(_ text: String, to phone: String, store: CaseStore, now: Date, force: Bool, slowDownText: () -> String) throws -> String? {
+    /// `capped`: the per-recipient cap applies (not to roster officers, whose answers to commands must not stop).
+    func admit(_ text: String, to phone: String, store: CaseStore, now: Date, force: Bool, capped: Bool = true,
+               slowDownText: () -> String) throws -> String? {
         guard reachable(phone) else { return hold("country") }
         if phone == sender {
             switch standing {
@@ -79,7 +81,7 @@ final class ReplyGate {
                 if !force { return hold(reason) }
             }
         }
-        if !force, try store.answerCount(to: phone, since: now.addingTimeInterval(-3600)) >= limits.smsPerRecipientPerHour {
+        if !force, capped, try store.answerCount(to: phone, since: now.addingTimeInterval(-3600)) >= limits.smsPerRecipientPerHour {
             return hold("recipient_rate")
         }
         return text

@@ -30,9 +30,10 @@ extension CaseWorkflow {
             let number = RosterNumber(officerID: officer.id, phone: officer.phone)
             guard !invited.contains(number) else { continue }
             let code = String(format: "%04d", Int.random(in: 1000...9999))
+            // Recorded only once it is on its way (an opted-out or foreign number is tried again at the next run).
+            guard try queue(replies.render(.officerInvitation, officer.language, ["code": code]),
+                            to: ReplyAddress(phone: officer.phone, channel: deployment.settings.outboundChannel), report: nil, purpose: .reply) else { continue }
             try store.recordInvitation(number, code: code, at: now)
-            try queue(replies.render(.officerInvitation, officer.language, ["code": code]),
-                      to: ReplyAddress(phone: officer.phone, channel: deployment.settings.outboundChannel), report: nil, purpose: .reply)
             count += 1
         }
         return count

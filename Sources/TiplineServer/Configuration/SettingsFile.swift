@@ -152,7 +152,10 @@ enum SettingsFile {
             training.roles = roles
         }
         let simulators = channels.values.filter { $0.provider == .simulator }.map(\.name).sorted()
-        let real = channels.values.filter { $0.provider != .simulator }.map(\.name).sorted()
+        // A USSD channel that lets in an address other than this machine is one an outside aggregator reaches: real too.
+        let loopback: Set<String> = ["127.0.0.1", "::1", "localhost"]
+        let reachableUSSD = ussdChannels.values.filter { $0.allowedSources.contains { !loopback.contains($0) } }
+        let real = (channels.values.filter { $0.provider != .simulator }.map(\.name) + reachableUSSD.map(\.name)).sorted()
         if training.enabled, !real.isEmpty {
             problems.add(yaml.error("training.enabled", "training tools never run beside a real provider channel (enabled: \(real.joined(separator: ", ")))",
                                     fix: "set training.enabled: false for production, or enabled: false on those channels for a training server"))

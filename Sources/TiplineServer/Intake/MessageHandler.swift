@@ -38,7 +38,7 @@ struct MessageHandler {
         var inbound = message
         // Exactly once: a provider retry carries the same id; the unique key turns it away, even when it races.
         guard try store.insertOnce(&inbound) else { return .duplicate }
-        gate = try ReplyGate.evaluate(store, limits: deployment.settings.limits, sender: sender, isOfficer: roster.officer(phone: sender) != nil,
+        gate = try ReplyGate.evaluate(store, limits: deployment.settings.limits, sender: sender, isOfficer: try confirmedOfficer() != nil,
                                       unreadable: parsed.kind == .unknown, now: now)
         let report: Int?
         if parsed.kind == .command, let command = parsed.command {
@@ -56,9 +56,24 @@ struct MessageHandler {
     // MARK: - Commands
 
     /// Runs one command; returns the report it acted on, or nil when it named none or was refused.
+    /// The roster officer with this number, once the number has confirmed its invitation: until then it is treated
+    /// as any unknown number (it may only confirm), so a mistyped roster number reads and changes nothing.
+    func confirmedOfficer() throws -> Officer? {
+        guard let officer = roster.officer(phone: sender) else { return nil }
+        return try workflow.unconfirmedOfficers().contains(officer.id) ? nil : officer
+    }
+
     mutating func handleCommand(_ command: ParsedMessage.Command, parsed: ParsedMessage) throws -> Int? {
         let language = parsed.language
-        let officer = roster.officer(phone: sender)
+        if command == .confirm, let entry = roster.officer(phone: sender) {
+            guard let code = parsed.number, try workflow.confirmNumber(of: entry, code: code) else {
+                try reply(.officerConfirmWrong, language)
+                return nil
+            }
+            try reply(.officerConfirmed, language)
+            return nil
+        }
+        let officer = try confirmedOfficer()
         if command.isOfficerCommand, officer == nil {
             // Only registered officers: anyone else gets the reporter's help, and the attempt is kept.
             try reply(.help, language)
@@ -74,8 +89,10 @@ struct MessageHandler {
             try reply(.help, language)
             return nil
         case .stop:
+            // The confirmation goes even to an opted-out number, but once: a repeated STOP is not answered.
+            let already = try store.isOptedOut(sender)
             try store.setOptOut(sender, optedOut: true, at: now)
-            try reply(.stopOK, language, force: true)
+            try reply(.stopOK, language, force: !already)
             return nil
         case .start:
             try store.setOptOut(sender, optedOut: false, at: now)
@@ -87,13 +104,6 @@ struct MessageHandler {
             return nil
         case .list:
             try listCases(officer!, language: language)
-            return nil
-        case .confirm:
-            guard let code = parsed.number, try workflow.confirmNumber(of: officer!, code: code) else {
-                try reply(.officerConfirmWrong, language)
-                return nil
-            }
-            try reply(.officerConfirmed, language)
             return nil
         default:
             break

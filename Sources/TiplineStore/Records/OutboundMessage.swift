@@ -41,6 +41,8 @@ public struct OutboundMessage: Codable, Sendable, Equatable, FetchableRecord, Mu
     public var updatedAt: Date
     /// For a `bundled` alert: the outbox row whose SMS carries it.
     public var bundleID: Int64?
+    /// A case alert, which may carry others in one SMS (reminders, call-now and group warnings never do).
+    public var bundleable = false
 
     public init(channel: String, recipient: String, body: String, purpose: Purpose, reportNumber: Int?, at: Date) {
         let sms = SMSText(body)
@@ -104,6 +106,7 @@ public struct OutboundMessage: Codable, Sendable, Equatable, FetchableRecord, Mu
         sentAt = row["sent_at"]
         updatedAt = row["updated_at"]
         bundleID = row["bundle_id"]
+        bundleable = row["bundleable"] ?? false
     }
 
     /// Columns written without Codable: replies and alerts are inserted on every report's path.
@@ -127,6 +130,7 @@ public struct OutboundMessage: Codable, Sendable, Equatable, FetchableRecord, Mu
         container["sent_at"] = sentAt
         container["updated_at"] = updatedAt
         container["bundle_id"] = bundleID
+        container["bundleable"] = bundleable
     }
 
     /// Replaces the text, with its encoding and segment count.
