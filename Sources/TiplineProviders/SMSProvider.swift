@@ -233,6 +233,12 @@ extension SMSProvider {
     }
 }
 
+/// Whether a provider's timestamp is short printable ASCII — all a real one is, and all Foundation's date parsers
+/// can be given safely (some non-ASCII input makes them trap).
+func isPlainTimestamp(_ text: String) -> Bool {
+    text.utf8.count <= 40 && text.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
+}
+
 public func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
     guard a.count == b.count else { return false }
     var difference: UInt8 = 0

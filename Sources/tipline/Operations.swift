@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TiplineCore
 import TiplineServer
 import TiplineStore
 
@@ -15,10 +16,45 @@ struct Purge: AsyncParsableCommand {
         let deployment = try options.loadDeployment()
         let database = try deployment.settings.openDatabase()
         let now = Date()
-        let cutoffs = deployment.settings.retentionCutoffs(now: now)
-        let summary = try await database.purge(closedBefore: cutoffs.closed, channelLogBefore: cutoffs.channelLog, auditBefore: cutoffs.audit,
-                                               now: now, dryRun: dryRun)
+        let summary = try await database.purge(deployment.settings.retention, now: now, dryRun: dryRun)
         print((dryRun ? "would purge: " : "purged: ") + summary.description)
+    }
+}
+
+struct Erase: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Erase on request: a reporter's number and texts everywhere (--phone), or one case's personal details (--report).",
+        discussion: "The case's facts (kind, age, sex, commune, destination, dates, status) stay for the statistics. Written to the audit log."
+    )
+    @OptionGroup var options: CommonOptions
+    @Option(help: "The phone number to forget (any form: 0912…, +84912…).") var phone: String?
+    @Option(help: "The report number whose personal details to erase.") var report: Int?
+    @Option(help: "Who asked, for the audit log (a name or a ticket, no personal detail).") var by = "cli"
+    @Flag(help: "Show what would be erased, change nothing.") var dryRun = false
+
+    func validate() throws {
+        guard (phone == nil) != (report == nil) else { throw ValidationError("give exactly one of --phone and --report") }
+        if let phone, PhoneNumber.normalise(phone) == nil { throw ValidationError("--phone: '\(phone)' is not a phone number") }
+    }
+
+    func run() async throws {
+        let deployment = try options.loadDeployment()
+        let database = try deployment.settings.openDatabase()
+        let now = Date()
+        let summary: PurgeSummary
+        let target: String
+        if let phone, let normalised = PhoneNumber.normalise(phone) {
+            summary = try await database.erase(phone: normalised, now: now, dryRun: dryRun)
+            target = PhoneNumber.mask(normalised)
+        } else {
+            summary = try await database.erase(report: report ?? 0, now: now, dryRun: dryRun)
+            target = "report \(report ?? 0)"
+        }
+        if !dryRun {
+            try await database.audit(actor: by, role: "cli", action: phone != nil ? "erase_phone" : "erase_report", target: target,
+                                     detail: summary.description, now: now)
+        }
+        print((dryRun ? "would erase: " : "erased: ") + summary.description)
     }
 }
 

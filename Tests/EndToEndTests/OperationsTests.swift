@@ -91,54 +91,6 @@ struct OperationsTests {
         }
     }
 
-    @Test("retention on a seeded database: what must go is gone, what must stay stays; dry run changes nothing")
-    func retention() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-retention-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let database = try AppDatabase.open(path: folder.appendingPathComponent("t.sqlite").path)
-        let now = Date()
-        let old = now.addingTimeInterval(-400 * 86400)
-        try await database.dbWrite { db in
-            for (index, closedAt) in [old, now.addingTimeInterval(-10 * 86400)].enumerated() {
-                var parsed = ParsedMessageFixture.tip
-                parsed.companion.phone = "+84912345678"
-                var report = Report(parsed: parsed, status: .closed, channel: "sms", reporter: "+8490000080\(index)",
-                                    text: "TRE Lan 14t nu xa Lung Cu di HCM 0912345678", receivedAt: closedAt.addingTimeInterval(-86400))
-                report.closedAt = closedAt
-                try report.insert(db)
-                var inbound = InboundMessage(channel: "sms", providerMessageID: "R\(index)", sender: report.reporter!, recipient: nil,
-                                             body: report.text!, receivedAt: report.receivedAt, reportNumber: report.number)
-                try inbound.insert(db)
-                var event = ReportEvent(reportNumber: report.number!, at: closedAt, kind: "closed", actor: "lungcu-police", detail: "em da ve")
-                try event.insert(db)
-            }
-            var open = Report(parsed: ParsedMessageFixture.tip, channel: "sms", reporter: "+84900000809", text: "TRE old but open", receivedAt: old)
-            try open.insert(db)
-            var entry = ChannelLogEntry(at: old, channel: "sms", direction: "out", kind: "send", status: 201, latencyMS: 3, error: nil)
-            try entry.insert(db)
-            try db.execute(sql: "INSERT INTO audit_log (at, actor, role, action) VALUES (?, 'desk', 'hotline', 'view_report')", arguments: [old])
-        }
-        let cutoffs = (closed: now.addingTimeInterval(-365 * 86400), log: now.addingTimeInterval(-30 * 86400), audit: now.addingTimeInterval(-730 * 86400))
-        let dry = try await database.purge(closedBefore: cutoffs.closed, channelLogBefore: cutoffs.log, auditBefore: cutoffs.audit, now: now, dryRun: true)
-        #expect(dry.anonymisedReports == 1 && dry.channelLogEntries == 1 && dry.auditEntries == 0)
-        #expect(try await database.report(number: 1001)?.text != nil, "a dry run changes nothing")
-
-        _ = try await database.purge(closedBefore: cutoffs.closed, channelLogBefore: cutoffs.log, auditBefore: cutoffs.audit, now: now, dryRun: false)
-        let purged = try #require(try await database.report(number: 1001))
-        #expect(purged.text == nil && purged.reporter == nil && purged.parsed.companion.phone == nil)
-        #expect(purged.parsed.child.age == 14 && purged.parsed.child.name == "Lan", "the case's facts stay")
-        #expect(purged.parsed.origin.areaCode == "715")
-        let timeline = try await database.timeline(number: 1001)
-        #expect(timeline.contains { $0.kind == "closed" && $0.detail == nil && $0.actor == "lungcu-police" })
-        #expect(timeline.last?.kind == "anonymised")
-        let inbound = try await database.reader.read { db in try Row.fetchOne(db, sql: "SELECT body, sender FROM inbound_message WHERE report_number = 1001") }
-        #expect((inbound?["body"] as String?) == nil && (inbound?["sender"] as String?) == "")
-        #expect(try await database.report(number: 1002)?.text != nil, "closed 10 days ago: kept")
-        #expect(try await database.report(number: 1003)?.reporter != nil, "open: kept whatever its age")
-        #expect(try await database.channelLog(channel: nil, since: nil, limit: 10).isEmpty)
-        #expect(try await database.auditLog(limit: 10).count == 1)
-    }
-
     @Test("a backup taken under write load opens and passes PRAGMA integrity_check")
     func backupUnderLoad() async throws {
         let fake = FakeTwilio()

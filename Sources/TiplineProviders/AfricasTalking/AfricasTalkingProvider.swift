@@ -24,6 +24,8 @@ public struct AfricasTalkingProvider: SMSProvider {
 
     /// `2017-05-03T06:04:45Z` or `2017-05-03 06:04:45` (UTC).
     static func parseDate(_ text: String) -> Date? {
+        // Foundation's formatter traps on some non-ASCII input (found by fuzzing: a combining mark in the time).
+        guard isPlainTimestamp(text) else { return nil }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")

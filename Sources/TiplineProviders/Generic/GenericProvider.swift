@@ -32,7 +32,7 @@ public struct GenericProvider: SMSProvider {
         guard let id = json["id"].map({ "\($0)" }), !id.isEmpty else { throw WebhookError(.badRequest, "missing id") }
         guard let from = json["from"] as? String, !from.isEmpty else { throw WebhookError(.badRequest, "missing from") }
         guard let text = json["text"] as? String else { throw WebhookError(.badRequest, "missing text") }
-        let received = (json["received_at"] as? String).flatMap { ISO8601DateFormatter().date(from: $0) }
+        let received = (json["received_at"] as? String).flatMap { isPlainTimestamp($0) ? ISO8601DateFormatter().date(from: $0) : nil }
         return InboundSMS(providerMessageID: id, from: from, to: json["to"] as? String, text: text, receivedAt: received)
     }
 

@@ -70,6 +70,11 @@ public struct Settings: Sendable {
     public var closedCaseDays: Int
     /// Days the audit log is kept.
     public var auditLogDays: Int
+    /// A case never closed: staff are warned at this age (days), and its personal values erased at the next.
+    public var unclosedWarnDays = 90
+    public var unclosedCaseDays = 180
+    /// Days messages and answers tied to no report, USSD sessions and group-warning keys are kept.
+    public var unlinkedDays = 30
     public var ussdPath: String
     public var vocabularyPath: String
 
@@ -128,9 +133,15 @@ extension String {
 }
 
 extension Settings {
-    /// The cut-offs of a retention purge at `now`.
-    public func retentionCutoffs(now: Date) -> (closed: Date, channelLog: Date, audit: Date) {
-        (now.addingTimeInterval(-Double(closedCaseDays) * 86400), now.addingTimeInterval(-Double(channelLogDays) * 86400),
-         now.addingTimeInterval(-Double(auditLogDays) * 86400))
+    /// What retention keeps, and how long (`retention:` in tipline.yaml; docs/operations.md, "Retention").
+    public var retention: RetentionPolicy {
+        var policy = RetentionPolicy()
+        policy.closedCaseDays = closedCaseDays
+        policy.channelLogDays = channelLogDays
+        policy.auditLogDays = auditLogDays
+        policy.unclosedWarnDays = unclosedWarnDays
+        policy.unclosedCaseDays = unclosedCaseDays
+        policy.unlinkedDays = unlinkedDays
+        return policy
     }
 }

@@ -245,6 +245,12 @@ enum SettingsFile {
             limits.replyCountryCodes = codes
         }
         settings.limits = limits
+        settings.unclosedWarnDays = problems.value(90) { try yaml.int("retention.unclosed_warn_days", default: 90, range: 1...36500) }
+        settings.unclosedCaseDays = problems.value(180) { try yaml.int("retention.unclosed_case_days", default: 180, range: 1...36500) }
+        settings.unlinkedDays = problems.value(30) { try yaml.int("retention.unlinked_days", default: 30, range: 1...36500) }
+        if settings.unclosedCaseDays <= settings.unclosedWarnDays {
+            problems.add(yaml.error("retention.unclosed_case_days", "must be more than retention.unclosed_warn_days (\(settings.unclosedWarnDays)): staff are warned first"))
+        }
         settings.training = training
         settings.cipher = cipher
         return settings

@@ -54,9 +54,7 @@ public struct MaintenanceService: Service, CustomStringConvertible {
                 if now.timeIntervalSince(lastPurge) >= 86400 / 24 {
                     // Retention runs hourly (its cut-offs are in days, so this is the daily job, done promptly).
                     lastPurge = now
-                    let cutoffs = settings.retentionCutoffs(now: now)
-                    let summary = try await database.purge(closedBefore: cutoffs.closed, channelLogBefore: cutoffs.channelLog,
-                                                           auditBefore: cutoffs.audit, now: now, dryRun: false)
+                    let summary = try await database.purge(settings.retention, now: now, dryRun: false)
                     if summary != PurgeSummary() { logger.info("retention purge", metadata: ["done": "\(summary)"]) }
                 }
             } catch {
