@@ -58,6 +58,51 @@ struct Erase: AsyncParsableCommand {
     }
 }
 
+struct Restore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Put a backup in place of the database (stop the daemon first).",
+        discussion: "Checks the backup's integrity and refuses one written by a newer tipline, then replaces the database file "
+            + "(the current one is kept beside it as <name>.before-restore). The keys that sealed the backup's values must "
+            + "be configured (docs/operations.md, Keys)."
+    )
+    @OptionGroup var options: CommonOptions
+    @Argument(help: "The backup file (from tipline backup).") var backup: String
+
+    func run() async throws {
+        let deployment = try options.loadDeployment()
+        let target = deployment.settings.databasePath
+        func fail(_ message: String) throws -> Never {
+            FileHandle.standardError.write(Data("tipline: restore refused: \(message)\n".utf8))
+            throw ExitCode(1)
+        }
+        guard FileManager.default.fileExists(atPath: backup) else { try fail("'\(backup)' does not exist") }
+        // Checked on a scratch copy: opening runs migrations, and the backup itself stays as it was.
+        let scratch = target + ".restore-check"
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: scratch + suffix) }
+        try FileManager.default.copyItem(atPath: backup, toPath: scratch)
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: scratch + suffix) } }
+        do {
+            let copy = try AppDatabase.open(path: scratch, cipher: deployment.settings.cipher)
+            let check = try await copy.integrityCheck()
+            guard check == "ok" else { try fail("the backup fails its integrity check: \(check)") }
+            // Opened with the configured keys: a backup sealed with a key that is not configured is refused here.
+            _ = try await copy.reports(AppDatabase.ReportFilter())
+            try await copy.checkpointTruncating()
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            try fail("\(error)")
+        }
+        if FileManager.default.fileExists(atPath: target) {
+            try? FileManager.default.removeItem(atPath: target + ".before-restore")
+            try FileManager.default.moveItem(atPath: target, toPath: target + ".before-restore")
+            for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: target + suffix) }
+        }
+        try FileManager.default.copyItem(atPath: scratch, toPath: target)
+        print("restored \(backup) to \(target) (integrity ok; the previous database is at \(target).before-restore)")
+    }
+}
+
 struct Backup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Write a consistent copy of the database while the daemon runs.")
     @OptionGroup var options: CommonOptions

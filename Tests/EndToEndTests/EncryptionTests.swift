@@ -118,3 +118,52 @@ struct EncryptionTests {
         _ = folder
     }
 }
+
+/// `tipline restore`: a backup is checked before it replaces the database.
+@Suite("End to end: restore")
+struct RestoreTests {
+    /// Runs the built `tipline` executable with a deployment's environment; its exit status and output.
+    static func tipline(_ arguments: [String], deployment: TestDeployment) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = TestDeployment.packageRoot.appendingPathComponent(".build/debug/tipline")
+        process.arguments = arguments + ["--config", deployment.configPath]
+        process.environment = ProcessInfo.processInfo.environment.merging(deployment.environment) { $1 }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    }
+
+    @Test("restore puts a good backup in place; it refuses a damaged one and one written by a newer tipline")
+    func restore() async throws {
+        let deployment = try TestDeployment(providerPort: 1)
+        defer { deployment.remove() }
+        let backup = deployment.folder.appendingPathComponent("backup.sqlite").path
+        let newer = deployment.folder.appendingPathComponent("newer.sqlite").path
+        let damaged = deployment.folder.appendingPathComponent("damaged.sqlite").path
+        do {
+            let database = try deployment.runtime().database
+            _ = try await database.write { store in
+                var report = Report(parsed: ParsedMessageFixture.tip, channel: "sms", reporter: "+84900000901", text: "TRE Lan", receivedAt: Date())
+                try store.insert(&report)
+            }
+            try await database.backup(to: backup)
+            try await database.backup(to: newer)
+            let future = try AppDatabase.open(path: newer)
+            try await future.dbWrite { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99: from the future')") }
+            try await future.checkpointTruncating()
+        }
+        try Data(repeating: 0x41, count: 8192).write(to: URL(fileURLWithPath: damaged))
+        let (refusedNewer, newerText) = try Self.tipline(["restore", newer], deployment: deployment)
+        #expect(refusedNewer != 0 && newerText.contains("newer tipline"), "\(newerText)")
+        let (refusedDamaged, damagedText) = try Self.tipline(["restore", damaged], deployment: deployment)
+        #expect(refusedDamaged != 0 && damagedText.contains("restore refused"), "\(damagedText)")
+        let (status, text) = try Self.tipline(["restore", backup], deployment: deployment)
+        #expect(status == 0, "\(text)")
+        let restored = try AppDatabase.open(path: try deployment.runtime().deployment.current.settings.databasePath,
+                                            cipher: try deployment.runtime().deployment.current.settings.cipher)
+        #expect(try await restored.report(number: 1001)?.reporter == "+84900000901")
+    }
+}
