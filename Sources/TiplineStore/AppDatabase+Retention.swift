@@ -126,6 +126,7 @@ extension AppDatabase {
                        arguments: [number])
         try db.execute(sql: "UPDATE report_event SET detail = NULL WHERE report_number = ? AND kind NOT IN ('routed', 'escalated', 'reminder', 'anonymised')",
                        arguments: [number])
+        try db.execute(sql: "UPDATE report_event SET actor = 'reporter' WHERE report_number = ? AND actor LIKE 'reporter %'", arguments: [number])
         try db.execute(sql: "DELETE FROM ussd_session WHERE report_number = ?", arguments: [number])
         var event = ReportEvent(reportNumber: number, at: now, kind: "anonymised", actor: "system", detail: reason)
         try event.insert(db)

@@ -14,7 +14,7 @@ struct Keys: AsyncParsableCommand {
             abstract: "Print a new key (and index key) as a secrets-file section, or as environment variables.",
             discussion: """
                 To rotate: add the new key beside the old ones (secrets_file encryption.keys, or first in \
-                TIPLINE_ENCRYPTION_KEYS), make it current, restart or reload, run tipline rekey, then remove the old key. \
+                TIPLINE_ENCRYPTION_KEYS), make it current, restart the daemon, run tipline rekey, then remove the old key. \
                 Keep the index key: it cannot change without rekeying from the old one.
                 """
         )

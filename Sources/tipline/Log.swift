@@ -15,6 +15,7 @@ struct Log: AsyncParsableCommand {
     @Flag(help: "JSON, one report a line.") var json = false
     @Flag(help: "CSV (UTF-8 with BOM).") var csv = false
     @Option(help: "At most this many.") var limit: Int = 50
+    @Option(name: .customLong("query"), help: "Whole words of the text, without diacritics needed (as the web log's search).") var text: String?
 
     func run() async throws {
         let deployment = try options.loadDeployment()
@@ -22,6 +23,7 @@ struct Log: AsyncParsableCommand {
         if let status { query["status"] = status }
         if let area { query["area"] = area }
         if urgent { query["urgent"] = "true" }
+        if let text { query["q"] = text }
         let filter: AppDatabase.ReportFilter
         do {
             filter = try ReportLog.filter(query)

@@ -80,6 +80,16 @@ struct VonageTests {
         credentials: ["api_key": "k", "api_secret": "s", "signature_secret": "sigsecret"], publicURL: "https://tipline.example.org",
         verifyRequests: true))
 
+    @Test("an msisdn that is not digits is refused (found by fuzzing: it was taken as a sender)")
+    func msisdnDigits() throws {
+        for bad in ["+\u{34B}12l600006", "abc", "", "8491234567890123456"] {
+            #expect(throws: WebhookError.self, "\(bad)") {
+                try provider.decodeInbound(formWebhook([("msisdn", bad), ("messageId", "0A1"), ("text", "x")], method: "GET"))
+            }
+        }
+        #expect(try provider.decodeInbound(formWebhook([("msisdn", "+84912345678"), ("messageId", "0A2"), ("text", "x")], method: "GET")).from == "+84912345678")
+    }
+
     @Test("inbound by GET, with parts")
     func inboundParts() throws {
         let form = [("msisdn", "84912345678"), ("to", "84900000003"), ("messageId", "0A00000001"), ("text", "TRE Lan"), ("type", "text"),

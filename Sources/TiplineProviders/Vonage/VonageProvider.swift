@@ -45,7 +45,12 @@ public struct VonageProvider: SMSProvider {
             }
             part = .init(reference: reference, total: total, number: number)
         }
-        let from164 = from.hasPrefix("+") ? from : "+" + from
+        // Vonage sends the number as digits without '+' (found by fuzzing: anything else was taken as a sender).
+        let digits = from.utf8.first == UInt8(ascii: "+") ? from.utf8.dropFirst() : from.utf8[...]
+        guard !digits.isEmpty, digits.count <= 15, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+            throw WebhookError(.badRequest, "msisdn: not a phone number (digits in international form)")
+        }
+        let from164 = "+" + String(decoding: digits, as: UTF8.self)
         return InboundSMS(providerMessageID: id, from: from164, to: params["to"], text: params["text"] ?? "", part: part)
     }
 

@@ -84,6 +84,9 @@ public struct Deployment: Sendable {
         }
 
         var warnings: [String] = []
+        if !settings.cipher.isOn {
+            warnings.append("encryption: off in \(settings.configPath): children's names, villages and phone numbers are stored in clear (docs/operations.md, Keys)")
+        }
         let uncovered = areas.filter { area in !roster.officers.contains { $0.role == .officer && $0.covers(area) } }
         if !uncovered.isEmpty {
             let provinces = Set(uncovered.map(\.province)).sorted().joined(separator: ", ")

@@ -13,7 +13,7 @@ import TiplineStore
 ///   index_key: BASE64
 /// ```
 ///
-/// `encryption: off` in tipline.yaml stores values in clear (refused beside nothing, but said loudly by check-config).
+/// `encryption: off` in tipline.yaml stores values in clear (check-config and serve warn about it).
 enum EncryptionKeys {
     static let keysVariable = "TIPLINE_ENCRYPTION_KEYS"
     static let indexVariable = "TIPLINE_INDEX_KEY"
