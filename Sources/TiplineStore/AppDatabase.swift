@@ -365,6 +365,23 @@ public struct AppDatabase: Sendable {
         migrator.registerMigration("v13: only case alerts bundle") { db in
             try db.alter(table: "outbox") { t in t.add(column: "bundleable", .boolean).notNull().defaults(to: false) }
         }
+        migrator.registerMigration("v14: outcome codes") { db in
+            // How a case ended, and the child's sex beside the age: facts for the statistics, in clear (the parse
+            // they come from may be sealed). Sealed rows get their sex when `tipline rekey` rewrites them.
+            try db.alter(table: "report") { t in
+                t.add(column: "outcome", .text)
+                t.add(column: "child_sex", .text)
+            }
+            try db.execute(sql: """
+                UPDATE report SET child_sex = json_extract(parsed, '$.child.sex')
+                WHERE parsed NOT LIKE 'enc1:%' AND json_valid(parsed)
+                """)
+        }
+        migrator.registerMigration("v15: alerts found by officer and send time") { db in
+            // The bundle window and the waiting alert are looked up per officer by send time, on every alert: without
+            // this index each lookup read every alert the officer ever had.
+            try db.create(index: "outbox_recipient_due", on: "outbox", columns: ["recipient_index", "purpose", "next_attempt_at"])
+        }
         return migrator
     }
 }

@@ -39,6 +39,7 @@ public struct FieldCipher: Sendable {
     }
 
     static let prefix = "enc1:"
+    static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// Seals a value under the current key (as it is, when encryption is off).
     public func seal(_ value: String) throws -> String {
@@ -79,8 +80,17 @@ public struct FieldCipher: Sendable {
     /// without the index key. With encryption off, the value itself.
     public func index(_ value: String) -> String {
         guard let indexKey else { return value }
-        let mac = HMAC<SHA256>.authenticationCode(for: Data(value.utf8), using: indexKey)
-        return "bi1:" + Data(mac).prefix(16).map { String(format: "%02x", $0) }.joined()
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(value.utf8), using: indexKey)
+        // Hex by hand: String(format:) per byte was the largest cost of sealing on the intake path.
+        var text: [UInt8] = Array("bi1:".utf8)
+        text.reserveCapacity(36)
+        mac.withUnsafeBytes { bytes in
+            for byte in bytes.prefix(16) {
+                text.append(Self.hexDigits[Int(byte >> 4)])
+                text.append(Self.hexDigits[Int(byte & 0x0F)])
+            }
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     public func index(_ value: String?) -> String? {

@@ -53,6 +53,7 @@ struct Parse: AsyncParsableCommand {
                 ("flags", parsed.flags.isEmpty ? nil : parsed.flags.joined(separator: ", ")),
             ]
         }
+        lines.append(("outcome", parsed.outcome?.rawValue))
         lines.append(("note", parsed.note))
         for (name, value) in lines where value != nil {
             print(name.padding(toLength: 18, withPad: " ", startingAt: 0) + value!)

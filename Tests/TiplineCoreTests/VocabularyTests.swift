@@ -26,6 +26,7 @@ struct VocabularyTests {
         words += v.tags.keys
         words += v.relativeDays.keys
         words += v.agoUnits.keys
+        words += v.outcomes.keys
         for word in words {
             #expect(word == TextFolding.fold(word).split(separator: " ").joined(separator: " ") && !word.isEmpty, "\(word)")
         }

@@ -20,9 +20,14 @@ struct CaseWorkflowTests {
         var assignedTo: String?
         var callNow: Bool
         var timerSet: Bool
+        /// The case's outcome code, once closed with one.
+        var code: String?
+        var result: String?
         var timeline: [String]
         var outbox: [String]
-        var description: String { "\(status) \(assignedTo ?? "-") callNow=\(callNow) timer=\(timerSet)\n  \(timeline)\n  \(outbox)" }
+        var description: String {
+            "\(status) \(assignedTo ?? "-") callNow=\(callNow) timer=\(timerSet) code=\(code ?? "-") result=\(result ?? "-")\n  \(timeline)\n  \(outbox)"
+        }
     }
 
     static func outcome(_ s: Scenario, _ number: Int) async throws -> Outcome {
@@ -31,7 +36,7 @@ struct CaseWorkflowTests {
         let outbox = try await s.runtime.database.outboundMessages().filter { $0.recipient != lungCuPolice || $0.purpose == .alert }
             .map { "\($0.purpose.rawValue) \($0.recipient) \($0.channel) \($0.reportNumber.map(String.init) ?? "-") \($0.body)" }
         return Outcome(status: report.status, assignedTo: report.assignedTo, callNow: report.callNow, timerSet: report.nextEscalationAt != nil,
-                       timeline: timeline, outbox: outbox)
+                       code: report.outcome?.rawValue, result: report.result, timeline: timeline, outbox: outbox)
     }
 
     enum Door: String, CaseIterable { case sms, api, web }
@@ -47,6 +52,10 @@ struct CaseWorkflowTests {
         Action(name: "acknowledge", sms: "NHAN 1001", api: ("acknowledge", ""), web: ("acknowledge", "")),
         Action(name: "note", sms: "BS 1001 da goi gia dinh", api: ("notes", #"{"text":"da goi gia dinh"}"#), web: ("notes", "text=da+goi+gia+dinh")),
         Action(name: "close", sms: "XONG 1001 tre da ve nha", api: ("close", #"{"result":"tre da ve nha"}"#), web: ("close", "result=tre+da+ve+nha")),
+        Action(name: "close with an outcome", sms: "XONG 1001 VE tre da ve nha", api: ("close", #"{"result":"tre da ve nha","outcome":"returned"}"#),
+               web: ("close", "outcome=returned&result=tre+da+ve+nha")),
+        Action(name: "close with an outcome only", sms: "XONG 1001 khong thay", api: ("close", #"{"outcome":"not_found"}"#),
+               web: ("close", "outcome=not_found&result=")),
     ]
 
     /// Runs a sequence of actions on a fresh case through one door and returns what it left.
@@ -88,7 +97,8 @@ struct CaseWorkflowTests {
     }
 
     @Test("each case action through SMS, the API and the web form leaves the same timeline, status and outbox",
-          arguments: [["acknowledge"], ["note"], ["close"], ["acknowledge", "note", "close"]])
+          arguments: [["acknowledge"], ["note"], ["close"], ["acknowledge", "note", "close"], ["close with an outcome"],
+                      ["acknowledge", "close with an outcome only"]])
     func sameActionEveryDoor(_ names: [String]) async throws {
         let sequence = names.map { name in Self.actions.first { $0.name == name }! }
         let sms = try await Self.run(.sms, sequence)
@@ -96,9 +106,16 @@ struct CaseWorkflowTests {
             let other = try await Self.run(door, sequence)
             #expect(other == sms, "\(door.rawValue) differs from SMS:\n\(other)\nvs\n\(sms)")
         }
-        if names.last == "close" {
+        if names.last?.hasPrefix("close") == true {
             #expect(sms.status == .closed)
             #expect(sms.outbox.contains { $0.hasPrefix("reply \(Self.reporter) simulator 1001") }, "the reporter is told, by SMS")
+        }
+        if names.last == "close with an outcome" {
+            #expect(sms.code == "returned" && sms.result == "tre da ve nha", "the code, and the words after it as the result")
+            #expect(sms.timeline.contains { $0.hasPrefix("closed lungcu-police returned: tre da ve nha") })
+        }
+        if names.last == "close with an outcome only" {
+            #expect(sms.code == "not_found" && sms.result == nil)
         }
     }
 
@@ -196,11 +213,12 @@ struct CaseWorkflowTests {
         }
         _ = try await s.sms(lungCuPolice, "NHAN 1001")
         #expect(try await s.report(1001).callNow == false)
-        _ = try await s.sms(lungCuPolice, "XONG 1001 ve nha")
+        _ = try await s.sms(lungCuPolice, "XONG 1001 VE em da ve nha")
         _ = try await s.sms(lungCuPolice, "XONG 1001 ve nha lan hai")
         let last = try await s.runtime.database.outboundMessages().last { $0.recipient == lungCuPolice }
         #expect(last?.body == "Ca 1001 da dong.")
-        #expect(try await s.report(1001).result == "ve nha", "the first result stands")
+        let closed = try await s.report(1001)
+        #expect(closed.result == "em da ve nha" && closed.outcome == .returned, "the first result and outcome stand")
     }
 
     // MARK: - Officers' SMS as on-call systems do it

@@ -180,4 +180,29 @@ struct VocabularyFileTests {
             try Deployment.load(configPath: folder.appendingPathComponent("tipline.yaml").path, environment: SampleDeployment.keys)
         } throws: { "\($0)".contains("vocabulary.yaml:") && "\($0)".contains("keywords.homes: unknown intent") }
     }
+
+    @Test("an outcome code is a data change; an unknown outcome or a code given to two is an error naming the key")
+    func outcomeCodes() throws {
+        let added = try SampleDeployment.copy(editing: "vocabulary.yaml") {
+            $0.replacingOccurrences(of: #"returned: ["VE", "HOME", "RETURNED"]"#, with: #"returned: ["VE", "HOME", "RETURNED", "DA VE"]"#)
+        }
+        defer { try? FileManager.default.removeItem(at: added) }
+        let deployment = try Deployment.load(configPath: added.appendingPathComponent("tipline.yaml").path, environment: SampleDeployment.keys)
+        let parsed = deployment.parser.parse("XONG 1001 da ve nha", receivedAt: Date())
+        #expect(parsed.outcome == .returned && parsed.note == "nha")
+
+        let unknown = try SampleDeployment.copy(editing: "vocabulary.yaml") { $0.replacingOccurrences(of: "  stopped: [", with: "  halted: [") }
+        defer { try? FileManager.default.removeItem(at: unknown) }
+        #expect {
+            try Deployment.load(configPath: unknown.appendingPathComponent("tipline.yaml").path, environment: SampleDeployment.keys)
+        } throws: { "\($0)".contains("vocabulary.yaml:") && "\($0)".contains("outcomes.halted: unknown outcome") }
+
+        let twice = try SampleDeployment.copy(editing: "vocabulary.yaml") {
+            $0.replacingOccurrences(of: #"stopped: ["CHAN", "STOPPED"]"#, with: #"stopped: ["CHAN", "STOPPED", "VE"]"#)
+        }
+        defer { try? FileManager.default.removeItem(at: twice) }
+        #expect {
+            try Deployment.load(configPath: twice.appendingPathComponent("tipline.yaml").path, environment: SampleDeployment.keys)
+        } throws: { "\($0)".contains("outcomes.stopped") && "\($0)".contains("'VE' already means returned") }
+    }
 }

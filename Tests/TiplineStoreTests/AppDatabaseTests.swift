@@ -139,3 +139,31 @@ struct AppDatabaseTests {
         #expect(entry.error == "The 'To' number 8491****678 is not valid; api_key=*** token=***")
     }
 }
+
+extension AppDatabaseTests {
+    @Test("v14: outcome and child_sex in clear; the sex copied from clear parses only, then written with every report")
+    func outcomeColumns() async throws {
+        let queue = try DatabaseQueue()
+        try AppDatabase.migrator.migrate(queue, upTo: "v13: only case alerts bundle")
+        try await queue.write { db in
+            let clear = #"{"child":{"age":14,"name":"Lan","sex":"female"},"kind":"tip"}"#
+            for (number, parsed) in [(1001, clear), (1002, "enc1:k1:AAAA")] {
+                try db.execute(sql: "INSERT INTO report (number, kind, status, channel, received_at, parsed, updated_at) VALUES (?, 'tip', 'open', 'sms', ?, ?, ?)",
+                               arguments: [number, Date(), parsed, Date()])
+            }
+        }
+        let database = try AppDatabase(queue)
+        let sexes = try await queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT child_sex FROM report ORDER BY number").map { $0["child_sex"] as String? }
+        }
+        #expect(sexes == ["female", nil], "a sealed parse is left for tipline rekey")
+        var report = try #require(try await database.report(number: 1001))
+        #expect(report.outcome == nil)
+        report.outcome = .notFound
+        report.parsed.child.sex = .male
+        try await database.dbWrite { [report] db in try report.update(db) }
+        let row = try #require(try await queue.read { db in try Row.fetchOne(db, sql: "SELECT outcome, child_sex FROM report WHERE number = 1001") })
+        #expect(row["outcome"] as String? == "not_found" && row["child_sex"] as String? == "male")
+        #expect(try await database.report(number: 1001)?.outcome == .notFound)
+    }
+}

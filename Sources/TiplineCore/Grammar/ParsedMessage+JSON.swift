@@ -71,6 +71,7 @@ extension ParsedMessage {
             key("text"); string(origin.text)
             key("village"); string(origin.village)
         }
+        key("outcome"); string(outcome?.rawValue)
         key("urgent"); out += urgent ? "true" : "false"
         return out + "}"
     }

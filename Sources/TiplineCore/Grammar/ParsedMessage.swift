@@ -146,6 +146,8 @@ public struct ParsedMessage: Sendable, Equatable, Codable {
     public var companion: Companion
     /// Free text: a command's text, or what the grammar did not place in a field.
     public var note: String?
+    /// How a case ended: the outcome code right after a close's number (`XONG 1001 VE …`); the rest is the note.
+    public var outcome: Outcome?
     /// Required fields not found, of `age`, `origin`, `destination`.
     public var missing: [String]
     /// Things staff should look at: `age_18_or_over`, `origin_ambiguous`.
@@ -153,7 +155,7 @@ public struct ParsedMessage: Sendable, Equatable, Codable {
 
     public init(kind: Kind, command: Command? = nil, number: Int? = nil, urgent: Bool = false, language: Language = .vi,
                 child: Child = Child(), origin: Origin = Origin(), destination: Destination = Destination(),
-                leftOn: String? = nil, companion: Companion = Companion(), note: String? = nil,
+                leftOn: String? = nil, companion: Companion = Companion(), note: String? = nil, outcome: Outcome? = nil,
                 missing: [String] = [], flags: [String] = []) {
         self.kind = kind
         self.command = command
@@ -166,6 +168,7 @@ public struct ParsedMessage: Sendable, Equatable, Codable {
         self.leftOn = leftOn
         self.companion = companion
         self.note = note
+        self.outcome = outcome
         self.missing = missing
         self.flags = flags
     }
@@ -197,7 +200,7 @@ public struct ParsedMessage: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case kind, command, number, urgent, language, child, origin, destination
         case leftOn = "left_on"
-        case companion, note, missing, flags
+        case companion, note, outcome, missing, flags
     }
 
     public init(from decoder: any Decoder) throws {
@@ -213,6 +216,7 @@ public struct ParsedMessage: Sendable, Equatable, Codable {
         leftOn = try c.decodeIfPresent(String.self, forKey: .leftOn)
         companion = try c.decodeIfPresent(Companion.self, forKey: .companion) ?? Companion()
         note = try c.decodeIfPresent(String.self, forKey: .note)
+        outcome = try c.decodeIfPresent(Outcome.self, forKey: .outcome)
         missing = try c.decodeIfPresent([String].self, forKey: .missing) ?? []
         flags = try c.decodeIfPresent([String].self, forKey: .flags) ?? []
     }
@@ -230,6 +234,7 @@ public struct ParsedMessage: Sendable, Equatable, Codable {
         try c.encode(leftOn, forKey: .leftOn)
         try c.encode(companion, forKey: .companion)
         try c.encode(note, forKey: .note)
+        try c.encode(outcome, forKey: .outcome)
         try c.encode(missing, forKey: .missing)
         try c.encode(flags, forKey: .flags)
     }

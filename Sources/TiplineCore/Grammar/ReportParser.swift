@@ -70,16 +70,31 @@ public struct ReportParser: Sendable {
     private func parseCommand(_ command: ParsedMessage.Command, language: ParsedMessage.Language, rest: [Token],
                               gluedNumber: Int?, tokenizer: Tokenizer) -> ParsedMessage {
         var message = ParsedMessage(kind: .command, command: command, language: language)
-        var noteStart = rest.first?.start
+        var noteIndex: Int? = rest.isEmpty ? nil : 0
         if let gluedNumber {
             message.number = gluedNumber
         } else if command.takesNumber || command == .list, let first = rest.first, first.isNumber, first.folded.count <= 9 {
             message.number = Int(first.folded)
-            noteStart = rest.count > 1 ? rest[1].start : nil
+            noteIndex = rest.count > 1 ? 1 : nil
         }
         if command == .list, message.number != nil { message.command = .show }
-        if let noteStart { message.note = tokenizer.text(from: noteStart) }
+        // A close may name its outcome first (`XONG 1001 VE em da ve nha`): the code, then the free text.
+        if command == .close, let index = noteIndex, let (outcome, length) = outcomeCode(in: rest, at: index) {
+            message.outcome = outcome
+            noteIndex = index + length < rest.count ? index + length : nil
+        }
+        if let noteIndex { message.note = tokenizer.text(from: rest[noteIndex].start) }
         return message
+    }
+
+    /// The outcome code at `index` (two words before one) and how many words it took.
+    private func outcomeCode(in tokens: [Token], at index: Int) -> (Outcome, Int)? {
+        if index + 1 < tokens.count, !tokens[index + 1].boundaryBefore,
+           let outcome = vocabulary.outcomes[tokens[index].folded + " " + tokens[index + 1].folded] {
+            return (outcome, 2)
+        }
+        if let outcome = vocabulary.outcomes[tokens[index].folded] { return (outcome, 1) }
+        return nil
     }
 }
 

@@ -61,6 +61,9 @@ public struct Vocabulary: Sendable, Equatable {
     public var agoUnits: [String: Int]
     /// Tags of the tagged form `TEN: …; TUOI: …`.
     public var tags: [String: Tag]
+    /// Outcome codes, one word or two joined by a space, read right after the number of a close
+    /// (`XONG 1001 *VE* em da ve nha`); anywhere else they are ordinary words.
+    public var outcomes: [String: Outcome]
 
     public enum Tag: String, Sendable, Equatable, CaseIterable {
         case name, age, sex, village, commune, province, destination, date, companion, phone
@@ -117,6 +120,15 @@ public struct Vocabulary: Sendable, Equatable {
             "DI": .destination, "NGAY": .date, "VOI": .companion, "SDT": .phone,
             "NAME": .name, "AGE": .age, "SEX": .sex, "VILLAGE": .village, "COMMUNE": .commune, "PROVINCE": .province,
             "TO": .destination, "DATE": .date, "WITH": .companion, "PHONE": .phone,
+        ],
+        outcomes: [
+            "VE": .returned, "HOME": .returned, "RETURNED": .returned,
+            "CHAN": .stopped, "STOPPED": .stopped,
+            "CONGAN": .police, "CONG AN": .police, "POLICE": .police,
+            "XH": .social, "XAHOI": .social, "XA HOI": .social, "SOCIAL": .social,
+            "TIMTHAY": .found, "TIM THAY": .found, "FOUND": .found,
+            "KHONGTHAY": .notFound, "KHONG THAY": .notFound, "NOTFOUND": .notFound, "NOT FOUND": .notFound,
+            "SAI": .falseReport, "BAOSAI": .falseReport, "BAO SAI": .falseReport, "FALSE": .falseReport,
         ]
     )
 

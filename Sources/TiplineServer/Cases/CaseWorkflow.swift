@@ -365,10 +365,11 @@ struct CaseWorkflow {
         return report
     }
 
-    /// Closes the case with how it ended; its reporter is told it was handled (by SMS, whatever channel they used).
+    /// Closes the case with how it ended — an outcome code (``Outcome``), free text, or both; staff give at least
+    /// one. Its reporter is told it was handled (by SMS, whatever channel they used).
     @discardableResult
-    func close(_ number: Int, result: String?, by actor: CaseActor) throws -> Report {
-        if case .staff = actor, (result ?? "").trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+    func close(_ number: Int, result: String?, outcome: Outcome? = nil, by actor: CaseActor) throws -> Report {
+        if case .staff = actor, outcome == nil, (result ?? "").trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             throw Refusal.invalid("result: say how the case ended")
         }
         var report = try accessibleCase(number, by: actor, action: "close")
@@ -376,11 +377,14 @@ struct CaseWorkflow {
         try refuseIfHeldByAnother(report, actor)
         report.status = .closed
         report.closedAt = now
-        report.result = result
+        report.result = result.flatMap { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil : $0 }
+        report.outcome = outcome
         report.nextEscalationAt = nil
         report.callNow = false
         if report.assignedTo == nil { report.assignedTo = actor.timelineName }
-        try save(&report, "closed", actor: actor, detail: result)
+        // The timeline says the outcome too: `returned: em da ve nha`.
+        let detail = outcome.map { code in report.result.map { "\(code.rawValue): \($0)" } ?? code.rawValue } ?? report.result
+        try save(&report, "closed", actor: actor, detail: detail)
         if deployment.settings.notifyReporterOnClose, let reporter = report.reporter, !isSelf(actor, reporter) {
             try queue(replies.render(.reporterHandled, report.language, ["number": "\(number)"]),
                       to: ReplyAddress(phone: reporter, channel: deployment.smsChannel(replyingOn: report.channel)),

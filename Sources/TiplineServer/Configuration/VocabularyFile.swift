@@ -69,6 +69,9 @@ enum VocabularyFile {
         if yaml.node("tags") != nil, let tags = tags(yaml, problems: &problems) {
             vocabulary.tags = tags
         }
+        if yaml.node("outcomes") != nil, let outcomes = outcomes(yaml, problems: &problems) {
+            vocabulary.outcomes = outcomes
+        }
         return vocabulary
     }
 
@@ -139,6 +142,33 @@ enum VocabularyFile {
             }
         }
         return problems.count == found ? keywords : nil
+    }
+
+    /// `outcomes: {outcome: [codes]}`: the codes of how a case ended, one word or two, read right after a close's
+    /// number (`XONG 1001 VE …`); nil when any of it has a problem.
+    static func outcomes(_ yaml: YAMLReader, problems: inout ConfigProblems) -> [String: Outcome]? {
+        let found = problems.count
+        var outcomes: [String: Outcome] = [:]
+        let known = Outcome.allCases.map(\.rawValue).joined(separator: ", ")
+        let names = problems.value([]) { try yaml.keys("outcomes") }
+        if names.isEmpty, problems.count == found {
+            problems.add(yaml.error("outcomes", "is empty: remove it to keep the built-in codes"))
+        }
+        for name in names {
+            guard let outcome = Outcome(rawValue: name) else {
+                problems.add(yaml.error("outcomes.\(name)", "unknown outcome (\(known))"))
+                continue
+            }
+            let list = problems.value(nil) { try phrases(yaml, "outcomes.\(name)") }
+            for code in list ?? [] {
+                if let existing = outcomes[code], existing != outcome {
+                    problems.add(yaml.error("outcomes.\(name)", "'\(code)' already means \(existing.rawValue)"))
+                    continue
+                }
+                outcomes[code] = outcome
+            }
+        }
+        return problems.count == found ? outcomes : nil
     }
 
     /// `tags: {WORD: field}`; nil when any of it has a problem.

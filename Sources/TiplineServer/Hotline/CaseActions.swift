@@ -24,8 +24,8 @@ struct CaseActions {
         try await perform(number) { workflow in try workflow.note(number, text: text, by: .staff(staff)) }
     }
 
-    func close(_ number: Int, result: String, by staff: StaffIdentity) async throws -> Report {
-        try await perform(number) { workflow in try workflow.close(number, result: result, by: .staff(staff)) }
+    func close(_ number: Int, result: String, outcome: Outcome? = nil, by staff: StaffIdentity) async throws -> Report {
+        try await perform(number) { workflow in try workflow.close(number, result: result, outcome: outcome, by: .staff(staff)) }
     }
 
     /// Gives the case to an officer of the roster, who is alerted by SMS.

@@ -87,6 +87,7 @@ public enum ReportLog {
             "assigned   \(report.assignedTo ?? "-")",
             "text       \(report.text ?? "")",
         ]
+        if let outcome = report.outcome { lines.append("outcome    \(outcome.rawValue)") }
         if let result = report.result { lines.append("result     \(result)") }
         lines.append("")
         lines.append("timeline")

@@ -22,7 +22,7 @@ struct ReportView: Encodable {
         case channel, via, reporter
         case assignedTo = "assigned_to"
         case callNow = "call_now"
-        case text, result, timeline
+        case text, result, outcome, timeline
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -50,6 +50,7 @@ struct ReportView: Encodable {
         try c.encode(report.callNow, forKey: .callNow)
         try c.encode(report.text, forKey: .text)
         try c.encode(report.result, forKey: .result)
+        try c.encode(report.outcome, forKey: .outcome)
         if let timeline {
             try c.encode(timeline.map { EventView(event: $0) }, forKey: .timeline)
         }
@@ -77,7 +78,7 @@ struct ReportView: Encodable {
 
     static let csvColumns = ["number", "received_at", "status", "kind", "urgent", "call_now", "child_name", "child_age", "child_sex",
                              "area_code", "area_name", "village", "destination", "destination_code", "left_on", "companion_name",
-                             "companion_phone", "missing", "assigned_to", "channel", "reporter", "text", "result"]
+                             "companion_phone", "missing", "assigned_to", "channel", "reporter", "text", "result", "outcome"]
 
     var csvRow: [String] {
         let p = report.parsed
@@ -87,6 +88,7 @@ struct ReportView: Encodable {
             p.origin.areaCode ?? "", p.origin.areaName ?? "", p.origin.village ?? "", p.destination.name ?? p.destination.text ?? "",
             p.destination.code ?? "", p.leftOn ?? "", p.companion.name ?? "", p.companion.phone ?? "", p.missing.joined(separator: " "),
             report.assignedTo ?? "", report.channel, reporter ?? "", report.text ?? "", report.result ?? "",
+            report.outcome?.rawValue ?? "",
         ]
     }
 

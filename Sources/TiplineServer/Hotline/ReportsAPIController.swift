@@ -29,6 +29,8 @@ struct ReportsAPIController {
         api.post("reports/:number/close", use: close)
         api.post("reports/:number/reassign", use: reassign)
         api.get("duty", use: duty)
+        api.get("statistics", use: statistics)
+        api.get("statistics.csv", use: statisticsCSV)
     }
 
     func staff(_ context: TiplineRequestContext) throws -> StaffIdentity {
@@ -108,6 +110,7 @@ struct ReportsAPIController {
         var text: String?
         var note: String?
         var result: String?
+        var outcome: String?
         var officer: String?
     }
 
@@ -143,8 +146,17 @@ struct ReportsAPIController {
 
     @Sendable func close(_ request: Request, context: TiplineRequestContext) async throws -> Response {
         try await act(request, context: context) { staff, number, body in
-            try await actions.close(number, result: body.result ?? body.text ?? "", by: staff)
+            try await actions.close(number, result: body.result ?? body.text ?? "", outcome: try Self.outcome(body.outcome), by: staff)
         }
+    }
+
+    /// An outcome code as sent (`returned`, `not_found` …); nil or empty: none. Anything else is a 400.
+    static func outcome(_ code: String?) throws -> Outcome? {
+        guard let code, !code.isEmpty else { return nil }
+        guard let outcome = Outcome(rawValue: code) else {
+            throw APIError(.badRequest, "outcome: '\(code)' is not one of \(Outcome.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return outcome
     }
 
     @Sendable func reassign(_ request: Request, context: TiplineRequestContext) async throws -> Response {

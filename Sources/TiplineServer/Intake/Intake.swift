@@ -37,18 +37,21 @@ public struct Intake: Sendable {
         let current = deployment.current
         let sender = PhoneNumber.normalise(sms.from) ?? sms.from
         let parsed = current.parser.parse(sms.text, receivedAt: now)
-        let inbound = InboundMessage(channel: channel, providerMessageID: sms.providerMessageID, sender: sender,
+        var inbound = InboundMessage(channel: channel, providerMessageID: sms.providerMessageID, sender: sender,
                                      recipient: sms.to, body: sms.text, receivedAt: now, via: via)
-        // Everything that needs no database is done here, outside the single writer.
+        // Everything that needs no database is done here, outside the single writer — sealing the personal values too.
+        try inbound.seal(with: database.cipher)
         var report: Report?
         if parsed.kind != .command {
             report = Report(parsed: parsed, channel: channel, via: via, reporter: sender, text: sms.text, receivedAt: now,
                             provinceCode: current.gazetteer.provinceCode(of: parsed.origin))
+            try report?.seal(with: database.cipher)
         }
         let prepared = report
+        let sealedInbound = inbound
         let (outcome, refused, withheld) = try await batcher.write { store in
             var handler = MessageHandler(store: store, deployment: current, now: now, sender: sender, channel: channel, via: via)
-            let outcome = try handler.handle(inbound, parsed: parsed, report: prepared)
+            let outcome = try handler.handle(sealedInbound, parsed: parsed, report: prepared)
             return (outcome, handler.refusedOfficerCommand, handler.gate?.suppressed ?? [])
         }
         for reason in withheld { metrics?.replyWithheld(reason: reason) }

@@ -138,7 +138,7 @@ struct MessageHandler {
                 try workflow.pass(number, note: parsed.note, by: actor)
                 try reply(.officerPassOK, language, values, report: number)
             case .close:
-                try workflow.close(number, result: parsed.note, by: actor)
+                try workflow.close(number, result: parsed.note, outcome: parsed.outcome, by: actor)
                 try reply(.officerCloseOK, language, values, report: number)
             case .show:
                 let report = try workflow.show(number, by: actor)

@@ -272,6 +272,9 @@ final class SendRecorder: Sendable {
 
     private func drain() async {
         while true {
+            // Gather the outcomes that end in the next few milliseconds into the same transaction: a crash then resends
+            // at most what was in flight or ended in that window, and the intake keeps the writer most of the time.
+            try? await Task.sleep(for: .milliseconds(10))
             let (records, waiters) = state.withLock { state -> ([AppDatabase.SendRecord], [CheckedContinuation<Void, Never>]) in
                 let records = state.pending
                 state.pending.removeAll()

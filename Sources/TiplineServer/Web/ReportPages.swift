@@ -14,6 +14,12 @@ struct ReportPage: WebPage {
         let name: String
     }
 
+    /// An outcome code of the close form.
+    struct OutcomeChoice {
+        let value: String
+        let label: String
+    }
+
     /// One event of the case's timeline.
     struct TimelineRow {
         let at: String
@@ -44,12 +50,15 @@ struct ReportPage: WebPage {
     let missing: String
     let assigned: String
     let result: String
+    /// How the case ended (its outcome code's label), once closed with one.
+    let outcome: String
     let text: String
     let closed: Bool
     /// The outcome of the action just taken ("OK" or a warning), carried by the redirect.
     let flash: String?
     let mayReassign: Bool
     let officers: [OfficerChoice]
+    let outcomes: [OutcomeChoice]
     let timeline: [TimelineRow]
 }
 
@@ -70,8 +79,10 @@ extension ReportPage {
             destination: p.destination.name ?? p.destination.text ?? "", leftOn: p.leftOn ?? "",
             companion: companion.compactMap { $0 }.joined(separator: " "),
             missing: p.missing.joined(separator: ", "), assigned: report.assignedTo ?? "", result: report.result ?? "",
+            outcome: report.outcome?.label ?? "",
             text: report.text ?? "", closed: report.status == .closed, flash: flash, mayReassign: access.mayReassign,
             officers: officers.map { OfficerChoice(id: $0.id, name: $0.name) },
+            outcomes: Outcome.allCases.map { OutcomeChoice(value: $0.rawValue, label: $0.label) },
             timeline: timeline.map { TimelineRow(at: time($0.at), kind: $0.kind, actor: $0.actor ?? "", detail: $0.detail ?? "") })
     }
 }
@@ -109,7 +120,13 @@ extension WebController {
             switch context.parameters.get("action") {
             case "acknowledge": _ = try await actions.acknowledge(number, by: staff)
             case "notes": _ = try await actions.note(number, text: values["text"] ?? "", by: staff)
-            case "close": _ = try await actions.close(number, result: values["result"] ?? "", by: staff)
+            case "close":
+                let outcome = try values["outcome"].flatMap { code -> Outcome? in
+                    guard !code.isEmpty else { return nil }
+                    guard let outcome = Outcome(rawValue: code) else { throw CaseActions.Failure.invalid("outcome: '\(code)' is not an outcome code") }
+                    return outcome
+                }
+                _ = try await actions.close(number, result: values["result"] ?? "", outcome: outcome, by: staff)
             case "reassign":
                 guard access.mayReassign else { throw HTTPError(.forbidden, message: "only hotline staff and admins reassign cases") }
                 _ = try await actions.reassign(number, to: values["officer"] ?? "", by: staff)

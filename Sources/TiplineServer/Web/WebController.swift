@@ -10,12 +10,12 @@ import TiplineStore
 ///
 /// Sign-in by name and password (scrypt), a session cookie (`HttpOnly`, `SameSite=Strict`, `Secure` behind TLS),
 /// a CSRF token on every form, growing waits after failed sign-ins. Every page that shows report data — the log, a
-/// report, the duty board, the phone simulator — and every export leaves one audit entry, as does each sign-in and
-/// each failed one; the audit log never holds a child's detail.
+/// report, the duty board, the statistics, the phone simulator — and every export leaves one audit entry, as does each
+/// sign-in and each failed one; the audit log never holds a child's detail.
 /// No script and no inline style: the pages work under the strict Content-Security-Policy of ``SecurityHeadersMiddleware``.
 ///
 /// This file holds the routes and what every page shares; each family of pages — sign-in, the log, one report,
-/// the admin pages, the phone simulator — lives in its own file with the view models of its templates.
+/// the statistics, the admin pages, the phone simulator — lives in its own file with the view models of its templates.
 struct WebController {
     let database: AppDatabase
     let deployment: DeploymentHolder
@@ -50,6 +50,8 @@ struct WebController {
         pages.get("reports/:number", use: report)
         pages.post("reports/:number/:action", use: act)
         pages.get("duty", use: duty)
+        pages.get("statistics", use: statistics)
+        pages.get("statistics.csv", use: statisticsExport)
         pages.get("admin/channel-log", use: channelLogPage)
         pages.get("admin/audit", use: audit)
         pages.get("admin/access", use: access)

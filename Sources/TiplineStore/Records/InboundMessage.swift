@@ -45,7 +45,25 @@ public struct InboundMessage: Codable, Sendable, Equatable, FetchableRecord, Mut
         public static let providerMessageID = Column(CodingKeys.providerMessageID)
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+    public mutating func didInsert(_ inserted: InsertionSuccess) {
+        id = inserted.rowID
+        sealed = nil
+    }
+
+    /// The sender and text sealed ahead of the write transaction (``seal(with:)``), by the key that sealed them.
+    var sealed: Sealed?
+
+    struct Sealed: Sendable, Equatable {
+        var keyID: String?
+        var sender: String
+        var senderIndex: String
+        var body: String
+    }
+
+    /// Seals the sender and the text now, outside the single writer.
+    public mutating func seal(with cipher: FieldCipher) throws {
+        sealed = Sealed(keyID: cipher.current, sender: try cipher.seal(sender), senderIndex: cipher.index(sender), body: try cipher.seal(body))
+    }
 
     /// The sender and the text are sealed (``FieldCipher``); the sender is found by its blind index.
     public init(row: Row) throws {
@@ -67,10 +85,11 @@ public struct InboundMessage: Codable, Sendable, Equatable, FetchableRecord, Mut
         container["id"] = id
         container["channel"] = channel
         container["provider_message_id"] = providerMessageID
-        container["sender"] = try cipher.seal(sender)
-        container["sender_index"] = cipher.index(sender)
+        let sealed = self.sealed.flatMap { $0.keyID == cipher.current ? $0 : nil }
+        container["sender"] = try sealed?.sender ?? cipher.seal(sender)
+        container["sender_index"] = sealed?.senderIndex ?? cipher.index(sender)
         container["recipient"] = recipient
-        container["body"] = try cipher.seal(body)
+        container["body"] = try sealed?.body ?? cipher.seal(body)
         container["received_at"] = receivedAt
         container["via"] = via
         container["report_number"] = reportNumber

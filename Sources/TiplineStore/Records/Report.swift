@@ -37,6 +37,8 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
     public var acknowledgedAt: Date?
     public var closedAt: Date?
     public var result: String?
+    /// How the case ended (a code given with the close): a fact, kept in clear and through retention.
+    public var outcome: Outcome?
     public var updatedAt: Date
     /// Escalation: the level reached (0 is the first routing) and the pass through the levels.
     public var escalationLevel: Int = 0
@@ -49,6 +51,29 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
     public var callNow: Bool = false
     /// `parsed` as JSON, encoded when the report is built (outside the write transaction).
     var encodedParsed: String?
+    /// The personal columns sealed ahead of the write transaction (``seal(with:)``), by the key that sealed them.
+    var sealed: SealedColumns?
+
+    struct SealedColumns: Sendable {
+        var keyID: String?
+        var reporter: String?
+        var reporterIndex: String?
+        var text: String?
+        var parsed: String
+        var searchKey: String?
+        var childKey: String?
+        var companionPhone: String?
+    }
+
+    /// Seals the personal columns now, outside the single writer: the intake does this before it queues the write.
+    /// The next insert uses them; any later update seals again.
+    public mutating func seal(with cipher: FieldCipher) throws {
+        sealed = SealedColumns(
+            keyID: cipher.current, reporter: try cipher.seal(reporter), reporterIndex: cipher.index(reporter), text: try cipher.seal(text),
+            parsed: try cipher.seal((encodedParsed ?? Report.json(parsed)) as String) as String,
+            searchKey: searchKey.map { Report.searchIndex($0, cipher: cipher) },
+            childKey: parsed.child.name.map { cipher.index(TextFolding.fold($0)) }, companionPhone: cipher.index(parsed.companion.phone))
+    }
 
     public init(number: Int? = nil, parsed: ParsedMessage, status: Status = .open, channel: String, via: String = "sms",
                 reporter: String?, text: String?, receivedAt: Date, provinceCode: String? = nil) {
@@ -84,7 +109,7 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
         case assignedTo = "assigned_to"
         case acknowledgedAt = "acknowledged_at"
         case closedAt = "closed_at"
-        case result
+        case result, outcome
         case updatedAt = "updated_at"
         case escalationLevel = "escalation_level"
         case escalationRound = "escalation_round"
@@ -95,7 +120,9 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
 
     /// Personal columns are sealed (``FieldCipher``): the reporter, the raw text, the parse (child's and companion's
     /// names, village, companion's phone, note) and the result. Lookups use blind indexes: `reporter_index`,
-    /// `child_key` (the folded name), `companion_phone`, and `search_key` (one index per folded word).
+    /// `child_key` (the folded name), `companion_phone`, and `search_key` (one index per folded word). The facts the
+    /// statistics count stay in clear columns: `outcome`, and `child_age`, `child_sex`, `destination_code` copied
+    /// from the parse when it is written.
     public init(row: Row) throws {
         let cipher = try FieldCipher.inForce
         number = row["number"]
@@ -117,6 +144,7 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
         acknowledgedAt = row["acknowledged_at"]
         closedAt = row["closed_at"]
         result = try cipher.open(row["result"] as String?)
+        outcome = (row["outcome"] as String?).flatMap(Outcome.init(rawValue:))
         updatedAt = row["updated_at"]
         escalationLevel = row["escalation_level"] ?? 0
         escalationRound = row["escalation_round"] ?? 0
@@ -135,29 +163,32 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
         container["urgent"] = urgent
         container["channel"] = channel
         container["via"] = via
-        container["reporter"] = try cipher.seal(reporter)
-        container["reporter_index"] = cipher.index(reporter)
-        container["text"] = try cipher.seal(text)
+        let sealed = self.sealed.flatMap { $0.keyID == cipher.current ? $0 : nil }
+        container["reporter"] = try sealed?.reporter ?? cipher.seal(reporter)
+        container["reporter_index"] = sealed?.reporterIndex ?? cipher.index(reporter)
+        container["text"] = try sealed?.text ?? cipher.seal(text)
         container["received_at"] = receivedAt
         container["area_code"] = areaCode
         container["province_code"] = provinceCode
         container["language"] = language
-        container["parsed"] = try cipher.seal((encodedParsed ?? Report.json(parsed)) as String) as String
-        container["search_key"] = searchKey.map { Report.searchIndex($0, cipher: cipher) }
+        container["parsed"] = try sealed?.parsed ?? cipher.seal((encodedParsed ?? Report.json(parsed)) as String) as String
+        container["search_key"] = sealed?.searchKey ?? searchKey.map { Report.searchIndex($0, cipher: cipher) }
         container["assigned_to"] = assignedTo
         container["acknowledged_at"] = acknowledgedAt
         container["closed_at"] = closedAt
         container["result"] = try cipher.seal(result)
+        container["outcome"] = outcome?.rawValue
         container["updated_at"] = updatedAt
         container["escalation_level"] = escalationLevel
         container["escalation_round"] = escalationRound
         container["next_escalation_at"] = nextEscalationAt
         container["reminders"] = reminders
         container["call_now"] = callNow
-        container["child_key"] = parsed.child.name.map { cipher.index(TextFolding.fold($0)) }
+        container["child_key"] = sealed?.childKey ?? parsed.child.name.map { cipher.index(TextFolding.fold($0)) }
         container["child_age"] = parsed.child.age
+        container["child_sex"] = parsed.child.sex?.rawValue
         container["destination_code"] = parsed.destination.code
-        container["companion_phone"] = cipher.index(parsed.companion.phone)
+        container["companion_phone"] = sealed?.companionPhone ?? cipher.index(parsed.companion.phone)
     }
 
     /// The words of a text, folded, for search: the blind index of each, between spaces (`" w1 w2 "`), so a search
@@ -178,6 +209,7 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
     public static func == (a: Report, b: Report) -> Bool {
         a.number == b.number && a.parsed == b.parsed && a.status == b.status && a.assignedTo == b.assignedTo
             && a.updatedAt == b.updatedAt && a.text == b.text && a.reporter == b.reporter && a.result == b.result
+            && a.outcome == b.outcome
     }
 
     public enum Columns {
@@ -194,9 +226,13 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
         public static let reporter = Column(CodingKeys.reporter)
         public static let nextEscalationAt = Column(CodingKeys.nextEscalationAt)
         public static let callNow = Column(CodingKeys.callNow)
+        public static let outcome = Column(CodingKeys.outcome)
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { number = Int(inserted.rowID) }
+    public mutating func didInsert(_ inserted: InsertionSuccess) {
+        number = Int(inserted.rowID)
+        sealed = nil
+    }
 }
 
 extension ParsedMessage.Kind: DatabaseValueConvertible {}

@@ -2,8 +2,8 @@
 """Drives the hotline web pages with a real headless Chromium (selenium + chromium-driver).
 
 Usage: hotline_browser.py BASE_URL NAME PASSWORD [SCREENSHOT_DIR]
-Signs in, filters the log, opens a report, acknowledges it, signs out, and checks that a POST without the CSRF
-token is refused. Exits non-zero with a message on the first failure. Screenshots go to SCREENSHOT_DIR when given.
+Signs in, filters the log, opens a report, acknowledges it, looks at the statistics' charts, signs out, and checks
+that a POST without the CSRF token is refused. Exits non-zero with a message on the first failure. Screenshots go to SCREENSHOT_DIR when given.
 """
 import sys, os, urllib.request, urllib.error, http.cookiejar
 from selenium import webdriver
@@ -84,6 +84,16 @@ try:
     driver.get(base + "/duty")
     check(driver.find_elements(By.ID, "duty"), "the duty page shows")
     shot("duty")
+
+    # The statistics of this month: bar charts drawn as inline SVG by the server, laid out by the browser.
+    driver.find_element(By.LINK_TEXT, "Thống kê / Statistics").click()
+    WebDriverWait(driver, 15).until(EC.url_contains("/statistics"))
+    check(driver.find_elements(By.CSS_SELECTOR, "svg.chart rect.bar"), "the statistics page draws its charts")
+    widths = [float(bar.get_attribute("width") or 0) for bar in driver.find_elements(By.CSS_SELECTOR, "#kind svg.chart rect.bar")]
+    check(any(width > 0 for width in widths), "the kind chart has bars with a length: %r" % widths)
+    check(driver.find_element(By.CSS_SELECTOR, "#kind svg.chart").size["height"] > 0, "the chart is laid out")
+    check(driver.find_element(By.CSS_SELECTOR, '#kind td[data-value="tip"]').text == "2", "the table beside the chart counts the two tips")
+    shot("statistics")
 
     # A POST without the CSRF token, with the session cookie of the signed-in browser, is refused.
     cookie = driver.get_cookie("tipline_session")
