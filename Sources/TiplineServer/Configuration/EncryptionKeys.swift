@@ -78,6 +78,6 @@ enum EncryptionKeys {
         guard (try? yaml.bool("training.enabled", default: false)) == true, !isOff(yaml), environment[keysVariable] == nil,
               !FileManager.default.fileExists(atPath: path) else { return }
         try? FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: path, contents: Data(generatedSection().utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: path, contents: Data(generatedSection().utf8), attributes: [.posixPermissions: 0o600])
     }
 }
