@@ -190,10 +190,15 @@ public struct CaseStore {
         return try OutboundMessage.fetchOne(statement, arguments: [try cipher.index(phone), channel, now])
     }
 
-    /// The reports of the alerts bundled into an outbox row, in the order they joined it.
-    public func bundleMembers(_ id: Int64) throws -> [Int] {
-        let statement = try db.cachedStatement(sql: "SELECT report_number FROM outbox WHERE bundle_id = ? AND report_number IS NOT NULL ORDER BY id")
-        return try Int.fetchAll(statement, arguments: [id])
+    /// How many alerts are bundled into an outbox row, and the reports of the first `limit` of them, urgent ones
+    /// first (a bundle's text lists a few; it never reads every case of a long bundle again).
+    public func bundleMembers(_ id: Int64, limit: Int) throws -> (count: Int, listed: [Int]) {
+        let count = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM outbox WHERE bundle_id = ?"), arguments: [id]) ?? 0
+        let listed = try Int.fetchAll(db.cachedStatement(sql: """
+            SELECT o.report_number FROM outbox o JOIN report r ON r.number = o.report_number
+            WHERE o.bundle_id = ? ORDER BY r.urgent DESC, o.id LIMIT ?
+            """), arguments: [id, limit])
+        return (count, listed)
     }
 
     /// When the latest alert to `phone` leaves or left (its attempt time), if that is since `since`.

@@ -51,25 +51,30 @@ struct Alerts {
         alert.state = .bundled
         alert.bundleID = waiting.id
         try store.enqueue(&alert)
-        var numbers = try store.bundleMembers(waiting.id!)
+        let members = try store.bundleMembers(waiting.id!, limit: Self.listedInBundle)
+        var numbers = members.listed
         if let first = waiting.reportNumber { numbers.insert(first, at: 0) }
-        waiting.setBody(try bundleText(numbers, language: officer.language))
+        waiting.setBody(try bundleText(numbers.prefix(Self.listedInBundle).map { $0 }, total: members.count + 1, language: officer.language))
         waiting.nextAttemptAt = min(waiting.nextAttemptAt, due)
         waiting.updatedAt = now
         try store.update(waiting)
     }
 
+    /// The cases a bundle's SMS names; the rest are counted ("+3 ca khac").
+    static let listedInBundle = 4
+
     /// "3 ca moi: KHAN #1002 Lan 14t nu Lung Cu; #1003 …": urgent first, up to three segments.
-    private func bundleText(_ numbers: [Int], language: ParsedMessage.Language) throws -> String {
+    private func bundleText(_ numbers: [Int], total: Int, language: ParsedMessage.Language) throws -> String {
         var items: [(urgent: Bool, text: String)] = []
         for number in numbers {
             guard let report = try store.report(number) else { continue }
             let tag = report.urgent ? (language == .vi ? "KHAN " : "URGENT ") : ""
             items.append((report.urgent, "\(tag)#\(number) " + OfficerAlert.summary(report.parsed, language: language)))
         }
-        let cases = items.enumerated().sorted { ($0.element.urgent ? 0 : 1, $0.offset) < ($1.element.urgent ? 0 : 1, $1.offset) }
+        var cases = items.enumerated().sorted { ($0.element.urgent ? 0 : 1, $0.offset) < ($1.element.urgent ? 0 : 1, $1.offset) }
             .map(\.element.text).joined(separator: "; ")
-        return deployment.replies.render(.officerBundle, language, ["count": "\(items.count)", "cases": cases], septets: 3 * 153)
+        if total > items.count { cases += language == .vi ? "; +\(total - items.count) ca khac" : "; +\(total - items.count) more" }
+        return deployment.replies.render(.officerBundle, language, ["count": "\(total)", "cases": cases], septets: 3 * 153)
     }
 
     /// The alert for a report, in a language.
