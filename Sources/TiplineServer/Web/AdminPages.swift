@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import TiplineCore
 import TiplineProviders
 import TiplineStore
 
@@ -339,5 +340,53 @@ extension WebController {
             let hash = try await StaffAuth.hashOffLoop(password: password, cost: deployment.current.settings.passwordCost)
             return try await database.setPassword(name: name, passwordHash: hash)
         }
+    }
+}
+
+/// `erase.mustache`: erasure on request — a reporter's number, or one case — with a preview first.
+struct ErasePage: WebPage {
+    static let template = "erase"
+    let title = "Erase on request"
+    let csrf: String
+    let phone: String
+    let report: String
+    let preview: String?
+    let done: String?
+    let error: String?
+}
+
+extension WebController {
+    /// Admins only: what `tipline erase` does, with a dry run unless "erase now" is ticked; audited.
+    @Sendable func erasePage(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        _ = try adminOnly(context)
+        return render(ErasePage(csrf: context.csrf ?? "", phone: "", report: "", preview: nil, done: nil, error: nil), context: context)
+    }
+
+    @Sendable func erase(_ request: Request, context: TiplineRequestContext) async throws -> Response {
+        let admin = try adminOnly(context)
+        let values = try await form(request)
+        let phoneText = (values["phone"] ?? "").trimmingCharacters(in: .whitespaces)
+        let reportText = (values["report"] ?? "").trimmingCharacters(in: .whitespaces)
+        let confirmed = values["confirm"] == "yes"
+        func page(preview: String? = nil, done: String? = nil, error: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
+            render(ErasePage(csrf: context.csrf ?? "", phone: done == nil ? phoneText : "", report: done == nil ? reportText : "",
+                             preview: preview, done: done, error: error), context: context, status: status)
+        }
+        let summary: PurgeSummary
+        let target: String
+        let action: String
+        if !phoneText.isEmpty, reportText.isEmpty {
+            guard let phone = PhoneNumber.normalise(phoneText) else { return page(error: "phone: not a phone number", status: .badRequest) }
+            summary = try await database.erase(phone: phone, now: clock(), dryRun: !confirmed)
+            (target, action) = (PhoneNumber.mask(phone), "erase_phone")
+        } else if phoneText.isEmpty, let number = Int(reportText) {
+            summary = try await database.erase(report: number, now: clock(), dryRun: !confirmed)
+            (target, action) = ("report \(number)", "erase_report")
+        } else {
+            return page(error: "give a phone number or a report number, not both", status: .badRequest)
+        }
+        guard confirmed else { return page(preview: "Would erase / Sẽ xóa: \(summary)") }
+        try await database.audit(admin, action: action, target: target, detail: summary.description, now: clock())
+        return page(done: "Erased / Đã xóa: \(summary)")
     }
 }

@@ -63,6 +63,8 @@ struct WebController {
         pages.post("admin/access/users/enable", use: enableUser)
         pages.post("admin/access/users/delete", use: deleteUser)
         pages.post("admin/access/users/password", use: changePassword)
+        pages.get("admin/erase", use: erasePage)
+        pages.post("admin/erase", use: erase)
         // The phone page is a training tool: only with training on (the simulator channel exists only then).
         if simulatorChannel != nil, deployment.current.settings.training.enabled {
             pages.get("phone", use: phonePage)
