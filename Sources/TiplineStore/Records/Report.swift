@@ -288,6 +288,14 @@ public struct ReportEvent: Codable, Sendable, Equatable, FetchableRecord, Mutabl
         container["at"] = at
         container["kind"] = kind
         container["actor"] = actor
-        container["detail"] = try FieldCipher.inForce.seal(detail)
+        container["detail"] = Self.clearKinds.contains(kind) ? detail : try FieldCipher.inForce.seal(detail)
     }
+
+    /// Kinds whose detail the system writes and never quotes a person (officer ids, levels, fields missing): stored
+    /// in clear, saving a seal per event on the intake path. Every other kind — notes, merged texts, closing
+    /// results, provider errors, group keys — is sealed.
+    static let clearKinds: Set<String> = [
+        "received", "routed", "parsed", "escalated", "reminder", "call_now", "acknowledged", "reassigned", "urgent",
+        "reopened", "held", "anonymised", "retention_warning", "viewed",
+    ]
 }
