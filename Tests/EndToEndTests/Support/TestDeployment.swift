@@ -27,6 +27,12 @@ struct TestDeployment {
             try FileManager.default.copyItem(at: Self.packageRoot.appendingPathComponent("config/\(file)"),
                                              to: config.appendingPathComponent(file))
         }
+        // These tests run on the real clock: the sample's quiet hours (21:00–07:00 in Vietnam, when normal tips' alerts
+        // wait for the morning) would hold their alerts whenever they run in the evening. A one-minute window instead.
+        let escalation = config.appendingPathComponent("escalation.yaml")
+        let policy = try String(contentsOf: escalation, encoding: .utf8)
+            .replacingOccurrences(of: #"quiet_hours: {from: "21:00", to: "07:00"}"#, with: #"quiet_hours: {from: "03:00", to: "03:01"}"#)
+        try policy.write(to: escalation, atomically: true, encoding: .utf8)
         let yaml = """
         server:
           host: 127.0.0.1
