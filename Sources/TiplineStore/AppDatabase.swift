@@ -382,6 +382,21 @@ public struct AppDatabase: Sendable {
             // this index each lookup read every alert the officer ever had.
             try db.create(index: "outbox_recipient_due", on: "outbox", columns: ["recipient_index", "purpose", "next_attempt_at"])
         }
+        migrator.registerMigration("v16: the open case about a child found without reading closed or linked reports") { db in
+            // Every tip about a named child looks for an open case about them. Indexed by name alone, the lookup read
+            // every report ever linked to that child (each further reporter's report is linked, not open): a case
+            // many people report made every next report slower. Only open cases are in this index, newest last.
+            try db.execute(sql: """
+                CREATE INDEX report_same_child_open ON report (area_code, child_key, number)
+                WHERE status IN ('open', 'acknowledged', 'home')
+                """)
+            // The alert waiting for an officer (the head of their bundle) is looked up on every alert: only alerts
+            // that may still take others are in this index, not the bundled ones nor those sent.
+            try db.execute(sql: """
+                CREATE INDEX outbox_held_alert ON outbox (recipient_index, channel, id)
+                WHERE purpose = 'alert' AND state = 'queued' AND attempts = 0 AND bundleable = 1
+                """)
+        }
         return migrator
     }
 }

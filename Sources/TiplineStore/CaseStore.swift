@@ -88,11 +88,21 @@ public struct CaseStore {
     /// The newest open case about a child: same folded name, an age in `ages`, same commune, received since `since`.
     public func sameChildCase(areaCode: String, childKey: String, ages: ClosedRange<Int>, since: Date) throws -> Report? {
         let statement = try db.cachedStatement(sql: """
-            SELECT * FROM report WHERE area_code = ? AND child_key = ? AND status IN ('open', 'acknowledged', 'home')
+            SELECT * FROM report INDEXED BY report_same_child_open
+            WHERE area_code = ? AND child_key = ? AND status IN ('open', 'acknowledged', 'home')
                 AND received_at >= ? AND child_age BETWEEN ? AND ?
             ORDER BY number DESC LIMIT 1
             """)
         return try Report.fetchOne(statement, arguments: [areaCode, try cipher.index(childKey), since, ages.lowerBound, ages.upperBound])
+    }
+
+    /// Whether a report is urgent and what was read from it: what an alert about it says (one column opened, not
+    /// the whole report).
+    public func alertFacts(_ number: Int) throws -> (urgent: Bool, parsed: ParsedMessage)? {
+        let statement = try db.cachedStatement(sql: "SELECT urgent, parsed FROM report WHERE number = ? AND kind != 'command'")
+        guard let row = try Row.fetchOne(statement, arguments: [number]) else { return nil }
+        let json = try cipher.open(row["parsed"] as String? ?? "{}")
+        return (row["urgent"], try JSONDecoder().decode(ParsedMessage.self, from: Data(json.utf8)))
     }
 
     /// Tips and alerts from one commune to one destination since a date: how many, and the latest four numbers.
@@ -184,7 +194,8 @@ public struct CaseStore {
     /// The newest alert to `phone` created since a date that is not yet on its way (held for bundling or quiet hours).
     public func heldAlert(to phone: String, channel: String, now: Date) throws -> OutboundMessage? {
         let statement = try db.cachedStatement(sql: """
-            SELECT * FROM outbox WHERE recipient_index = ? AND channel = ? AND purpose = 'alert' AND state = 'queued' AND attempts = 0
+            SELECT * FROM outbox INDEXED BY outbox_held_alert
+            WHERE recipient_index = ? AND channel = ? AND purpose = 'alert' AND state = 'queued' AND attempts = 0
                 AND bundleable = 1 AND next_attempt_at > ? ORDER BY id DESC LIMIT 1
             """)
         return try OutboundMessage.fetchOne(statement, arguments: [try cipher.index(phone), channel, now])
@@ -204,7 +215,8 @@ public struct CaseStore {
     /// When the latest alert to `phone` leaves or left (its attempt time), if that is since `since`.
     public func lastAlertDue(to phone: String, since: Date) throws -> Date? {
         let statement = try db.cachedStatement(sql: """
-            SELECT MAX(next_attempt_at) FROM outbox WHERE recipient_index = ? AND purpose = 'alert' AND next_attempt_at >= ? AND state != 'bundled'
+            SELECT next_attempt_at FROM outbox WHERE recipient_index = ? AND purpose = 'alert' AND next_attempt_at >= ? AND state != 'bundled'
+            ORDER BY next_attempt_at DESC LIMIT 1
             """)
         return try Date.fetchOne(statement, arguments: [try cipher.index(phone), since])
     }

@@ -93,6 +93,14 @@ public struct FieldCipher: Sendable {
         return String(decoding: text, as: UTF8.self)
     }
 
+    /// Whether a stored blind index (or a search key of them, between spaces) was made as this cipher makes them:
+    /// keyed (`bi1:`) when there is an index key, the value itself when there is none.
+    func madeIndex(_ stored: String) -> Bool {
+        let first = stored.split(separator: " ").first
+        guard let first else { return true }
+        return first.hasPrefix("bi1:") == (indexKey != nil)
+    }
+
     public func index(_ value: String?) -> String? {
         value.map { index($0) }
     }

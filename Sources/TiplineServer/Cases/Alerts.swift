@@ -67,7 +67,7 @@ struct Alerts {
     private func bundleText(_ numbers: [Int], total: Int, language: ParsedMessage.Language) throws -> String {
         var items: [(urgent: Bool, text: String)] = []
         for number in numbers {
-            guard let report = try store.report(number) else { continue }
+            guard let report = try store.alertFacts(number) else { continue }
             let tag = report.urgent ? (language == .vi ? "KHAN " : "URGENT ") : ""
             items.append((report.urgent, "\(tag)#\(number) " + OfficerAlert.summary(report.parsed, language: language)))
         }

@@ -218,26 +218,34 @@ struct CaseWorkflow {
     /// raise one warning to the province's supervisors and hotline ("children may be leaving as a group").
     private func groupWarnings(_ report: Report) throws {
         var warnings: [(key: String, text: (ParsedMessage.Language) -> String, numbers: [Int], count: Int)] = []
+        // One warning per group a week; later reports join it silently (they are in the timeline). The group is only
+        // counted when no warning went out this week: a busy group's every next report costs one lookup, not a count.
+        func warnedThisWeek(_ key: String) throws -> Bool {
+            try store.lastGroupWarning(key: key).map { now.timeIntervalSince($0) <= 7 * 86400 } ?? false
+        }
         if let area = report.areaCode, let destination = report.parsed.destination.code {
-            let (count, numbers) = try store.reportsGoing(from: area, to: destination, since: now.addingTimeInterval(-7 * 86400))
-            if count >= 2 {
-                let areaName = TextFolding.asciiFold(report.parsed.origin.areaName ?? area)
-                let place = TextFolding.asciiFold(report.parsed.destination.name ?? destination)
-                let values = ["count": "\(count)", "area": areaName, "destination": place, "numbers": numbers.map { "#\($0)" }.joined(separator: " ")]
-                warnings.append(("destination:\(area):\(destination)", { [replies] in replies.render(.clusterDestination, $0, values) }, numbers, count))
+            let key = "destination:\(area):\(destination)"
+            if try !warnedThisWeek(key) {
+                let (count, numbers) = try store.reportsGoing(from: area, to: destination, since: now.addingTimeInterval(-7 * 86400))
+                if count >= 2 {
+                    let areaName = TextFolding.asciiFold(report.parsed.origin.areaName ?? area)
+                    let place = TextFolding.asciiFold(report.parsed.destination.name ?? destination)
+                    let values = ["count": "\(count)", "area": areaName, "destination": place, "numbers": numbers.map { "#\($0)" }.joined(separator: " ")]
+                    warnings.append((key, { [replies] in replies.render(.clusterDestination, $0, values) }, numbers, count))
+                }
             }
         }
         if let phone = report.parsed.companion.phone {
-            let (count, numbers) = try store.reportsNaming(companionPhone: phone, since: now.addingTimeInterval(-30 * 86400))
-            if count >= 2 {
-                let values = ["count": "\(count)", "phone": phone, "numbers": numbers.map { "#\($0)" }.joined(separator: " ")]
-                warnings.append(("companion:\(phone)", { [replies] in replies.render(.clusterCompanion, $0, values) }, numbers, count))
+            let key = "companion:\(phone)"
+            if try !warnedThisWeek(key) {
+                let (count, numbers) = try store.reportsNaming(companionPhone: phone, since: now.addingTimeInterval(-30 * 86400))
+                if count >= 2 {
+                    let values = ["count": "\(count)", "phone": phone, "numbers": numbers.map { "#\($0)" }.joined(separator: " ")]
+                    warnings.append((key, { [replies] in replies.render(.clusterCompanion, $0, values) }, numbers, count))
+                }
             }
         }
         for warning in warnings {
-            // One warning per group a week; later reports join it silently (they are in the timeline).
-            let recent = try store.lastGroupWarning(key: warning.key)
-            guard recent.map({ now.timeIntervalSince($0) > 7 * 86400 }) ?? true else { continue }
             let latest = warning.numbers.map(String.init).joined(separator: ",")
             try store.recordGroupWarning(key: warning.key, at: now, reports: "\(warning.count) reports; latest \(latest)")
             let officers = try alerts.recipients([.province, .hotline], report: report, everyone: true)

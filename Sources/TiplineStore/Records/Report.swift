@@ -51,27 +51,29 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
     public var callNow: Bool = false
     /// `parsed` as JSON, encoded when the report is built (outside the write transaction).
     var encodedParsed: String?
-    /// The personal columns sealed ahead of the write transaction (``seal(with:)``), by the key that sealed them.
+    /// The personal columns as stored (sealed, and blind-indexed), with the values they hold: sealed ahead of the
+    /// write transaction by ``seal(with:)``, or read from the row. A write keeps each column's stored form while its
+    /// value is unchanged and its key is current, so updating a case never seals its unchanged columns again.
     var sealed: SealedColumns?
 
     struct SealedColumns: Sendable {
-        var keyID: String?
-        var reporter: String?
-        var reporterIndex: String?
-        var text: String?
-        var parsed: String
-        var searchKey: String?
-        var childKey: String?
-        var companionPhone: String?
+        var reporter: String?, reporterValue: String?, reporterIndex: String?
+        var text: String?, textValue: String?
+        var parsed: String, parsedValue: ParsedMessage
+        var searchKey: String?, searchKeyValue: String?
+        var result: String?, resultValue: String?
+        /// Blind indexes of `parsedValue`'s child name and companion phone.
+        var childKey: String?, companionPhone: String?
     }
 
     /// Seals the personal columns now, outside the single writer: the intake does this before it queues the write.
-    /// The next insert uses them; any later update seals again.
     public mutating func seal(with cipher: FieldCipher) throws {
         sealed = SealedColumns(
-            keyID: cipher.current, reporter: try cipher.seal(reporter), reporterIndex: cipher.index(reporter), text: try cipher.seal(text),
-            parsed: try cipher.seal((encodedParsed ?? Report.json(parsed)) as String) as String,
-            searchKey: searchKey.map { Report.searchIndex($0, cipher: cipher) },
+            reporter: try cipher.seal(reporter), reporterValue: reporter, reporterIndex: cipher.index(reporter),
+            text: try cipher.seal(text), textValue: text,
+            parsed: try cipher.seal((encodedParsed ?? Report.json(parsed)) as String) as String, parsedValue: parsed,
+            searchKey: searchKey.map { Report.searchIndex($0, cipher: cipher) }, searchKeyValue: searchKey,
+            result: try cipher.seal(result), resultValue: result,
             childKey: parsed.child.name.map { cipher.index(TextFolding.fold($0)) }, companionPhone: cipher.index(parsed.companion.phone))
     }
 
@@ -152,6 +154,11 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
         reminders = row["reminders"] ?? 0
         callNow = row["call_now"] ?? false
         encodedParsed = nil
+        sealed = SealedColumns(
+            reporter: row["reporter"], reporterValue: reporter, reporterIndex: row["reporter_index"],
+            text: row["text"], textValue: text, parsed: row["parsed"] ?? "{}", parsedValue: parsed,
+            searchKey: searchKey, searchKeyValue: searchKey, result: row["result"], resultValue: result,
+            childKey: row["child_key"], companionPhone: row["companion_phone"])
     }
 
     /// Columns written without Codable: the insert is on every report's path.
@@ -163,20 +170,22 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
         container["urgent"] = urgent
         container["channel"] = channel
         container["via"] = via
-        let sealed = self.sealed.flatMap { $0.keyID == cipher.current ? $0 : nil }
-        container["reporter"] = try sealed?.reporter ?? cipher.seal(reporter)
-        container["reporter_index"] = sealed?.reporterIndex ?? cipher.index(reporter)
-        container["text"] = try sealed?.text ?? cipher.seal(text)
+        let kept = KeptColumns(sealed, cipher: cipher)
+        container["reporter"] = try kept.sealed(\.reporter, if: kept.columns?.reporterValue == reporter) ?? cipher.seal(reporter)
+        container["reporter_index"] = kept.index(\.reporterIndex, if: kept.columns?.reporterValue == reporter) ?? cipher.index(reporter)
+        container["text"] = try kept.sealed(\.text, if: kept.columns?.textValue == text) ?? cipher.seal(text)
         container["received_at"] = receivedAt
         container["area_code"] = areaCode
         container["province_code"] = provinceCode
         container["language"] = language
-        container["parsed"] = try sealed?.parsed ?? cipher.seal((encodedParsed ?? Report.json(parsed)) as String) as String
-        container["search_key"] = sealed?.searchKey ?? searchKey.map { Report.searchIndex($0, cipher: cipher) }
+        let parsedUnchanged = kept.columns?.parsedValue == parsed
+        container["parsed"] = try kept.sealed(\.parsed, if: parsedUnchanged) ?? cipher.seal((encodedParsed ?? Report.json(parsed)) as String) as String
+        container["search_key"] = kept.index(\.searchKey, if: kept.columns?.searchKeyValue == searchKey)
+            ?? searchKey.map { Report.searchIndex($0, cipher: cipher) }
         container["assigned_to"] = assignedTo
         container["acknowledged_at"] = acknowledgedAt
         container["closed_at"] = closedAt
-        container["result"] = try cipher.seal(result)
+        container["result"] = try kept.sealed(\.result, if: kept.columns?.resultValue == result) ?? cipher.seal(result)
         container["outcome"] = outcome?.rawValue
         container["updated_at"] = updatedAt
         container["escalation_level"] = escalationLevel
@@ -184,11 +193,43 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
         container["next_escalation_at"] = nextEscalationAt
         container["reminders"] = reminders
         container["call_now"] = callNow
-        container["child_key"] = sealed?.childKey ?? parsed.child.name.map { cipher.index(TextFolding.fold($0)) }
+        container["child_key"] = kept.index(\.childKey, if: parsedUnchanged) ?? parsed.child.name.map { cipher.index(TextFolding.fold($0)) }
         container["child_age"] = parsed.child.age
         container["child_sex"] = parsed.child.sex?.rawValue
         container["destination_code"] = parsed.destination.code
-        container["companion_phone"] = sealed?.companionPhone ?? cipher.index(parsed.companion.phone)
+        container["companion_phone"] = kept.index(\.companionPhone, if: parsedUnchanged) ?? cipher.index(parsed.companion.phone)
+    }
+
+    /// Which stored forms a write may keep: a sealed one only under the cipher's current key (so `rekey` and turning
+    /// encryption on seal again), a blind index only when it was made as the cipher makes them (keyed or not).
+    private struct KeptColumns {
+        let columns: SealedColumns?
+        let cipher: FieldCipher
+
+        init(_ columns: SealedColumns?, cipher: FieldCipher) {
+            self.columns = columns
+            self.cipher = cipher
+        }
+
+        /// `.some(stored)` to keep, nil to seal again.
+        func sealed(_ column: KeyPath<SealedColumns, String?>, if unchanged: Bool) -> String?? {
+            guard unchanged, let columns else { return nil }
+            let stored = columns[keyPath: column]
+            guard stored.map({ FieldCipher.keyID(of: $0) == cipher.current }) ?? true else { return nil }
+            return .some(stored)
+        }
+
+        func sealed(_ column: KeyPath<SealedColumns, String>, if unchanged: Bool) -> String? {
+            guard unchanged, let columns, FieldCipher.keyID(of: columns[keyPath: column]) == cipher.current else { return nil }
+            return columns[keyPath: column]
+        }
+
+        func index(_ column: KeyPath<SealedColumns, String?>, if unchanged: Bool) -> String?? {
+            guard unchanged, let columns else { return nil }
+            let stored = columns[keyPath: column]
+            guard stored.map({ cipher.madeIndex($0) }) ?? true else { return nil }
+            return .some(stored)
+        }
     }
 
     /// The words of a text, folded, for search: the blind index of each, between spaces (`" w1 w2 "`), so a search
