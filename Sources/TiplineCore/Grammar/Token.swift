@@ -8,6 +8,8 @@ struct Token: Sendable, Equatable {
     var boundaryBefore: Bool
     /// `:` or `=` follows it (a tag in `TEN: Lan`).
     var tagMarkAfter: Bool
+    /// A sentence ends before it (`.` `!` `:` or a new line): a keyword may start there.
+    var sentenceBefore = false
     /// Character offset in the cleaned text where the word starts.
     var start: Int
 
@@ -21,6 +23,18 @@ struct Token: Sendable, Equatable {
         self.tagMarkAfter = tagMarkAfter
         self.start = start
         self.key = TextFolding.matchKey(folded)
+    }
+
+    /// This word cut in two at a character offset (a word typed without its space: `14tnu`, `xaLungCu`).
+    func split(at cut: Int) -> [Token] {
+        let originalCharacters = Array(original), foldedCharacters = Array(folded)
+        let source = originalCharacters.count == foldedCharacters.count ? originalCharacters : foldedCharacters
+        var first = Token(original: String(source[..<cut]), folded: String(foldedCharacters[..<cut]), boundaryBefore: boundaryBefore,
+                          tagMarkAfter: false, start: start)
+        first.sentenceBefore = sentenceBefore
+        let second = Token(original: String(source[cut...]), folded: String(foldedCharacters[cut...]), boundaryBefore: false,
+                           tagMarkAfter: tagMarkAfter, start: start + cut)
+        return [first, second]
     }
 
     var isNumber: Bool { !folded.isEmpty && folded.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
@@ -40,6 +54,7 @@ struct Tokenizer {
         extractPhones()
     }
 
+    static let sentenceEnds: Set<Character> = [".", "!", ":", "\n", "\r"]
     static let hardSeparators: Set<Character> = [",", ";", "#", "\n", "\r", ":", "=", "!", "(", ")", "\"", "|", "\u{1}"]
 
     /// The words of the message, phone numbers left out.
@@ -48,16 +63,24 @@ struct Tokenizer {
         var current = ""
         var start = 0
         var boundary = false
+        var sentence = false
         func flush() {
             guard !current.isEmpty else { return }
-            tokens.append(Token(original: current, folded: TextFolding.fold(current), boundaryBefore: boundary,
-                                tagMarkAfter: false, start: start))
+            var token = Token(original: current, folded: TextFolding.fold(current), boundaryBefore: boundary,
+                              tagMarkAfter: false, start: start)
+            token.sentenceBefore = sentence
+            tokens.append(token)
             current = ""
             boundary = false
+            sentence = false
         }
         for (index, c) in scan.enumerated() {
             let isDotInNumber = c == "." && index > 0 && index + 1 < scan.count
                 && scan[index - 1].isNumber && scan[index + 1].isNumber
+            if Tokenizer.sentenceEnds.contains(c), !(c == "." && isDotInNumber) {
+                flush()
+                sentence = true
+            }
             if Tokenizer.hardSeparators.contains(c) || (c == "-" && current.isEmpty) {
                 flush()
                 if (c == ":" || c == "="), let last = tokens.indices.last { tokens[last].tagMarkAfter = true }

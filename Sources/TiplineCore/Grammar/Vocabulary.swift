@@ -61,6 +61,11 @@ public struct Vocabulary: Sendable, Equatable {
     public var agoUnits: [String: Int]
     /// Tags of the tagged form `TEN: …; TUOI: …`.
     public var tags: [String: Tag]
+    /// Words of greeting and politeness that may stand before a keyword ("Chao anh, TRE …").
+    public var greetings: Set<String>
+    /// Numbers written as words ("muoi sau" is 16): units, tens and the English teens. A word alone is an age only
+    /// with an age unit ("tam tuoi"), except the teens ("fourteen"); "muoi X" is one anywhere after the name.
+    public var numberWords: [String: Int]
     /// Outcome codes, one word or two joined by a space, read right after the number of a close
     /// (`XONG 1001 *VE* em da ve nha`); anywhere else they are ordinary words.
     public var outcomes: [String: Outcome]
@@ -120,6 +125,17 @@ public struct Vocabulary: Sendable, Equatable {
             "DI": .destination, "NGAY": .date, "VOI": .companion, "SDT": .phone,
             "NAME": .name, "AGE": .age, "SEX": .sex, "VILLAGE": .village, "COMMUNE": .commune, "PROVINCE": .province,
             "TO": .destination, "DATE": .date, "WITH": .companion, "PHONE": .phone,
+        ],
+        greetings: [
+            "CHAO", "XIN", "ALO", "A", "LO", "HELLO", "HI", "KINH", "GUI", "THUA", "DA", "VANG", "CHO", "HOI",
+            "ANH", "CHI", "EM", "CHAU", "CHU", "CO", "BAC", "OI", "TONG", "DAI", "CAN", "BO", "DEAR", "SIR", "MADAM",
+        ],
+        numberWords: [
+            "MOT": 1, "HAI": 2, "BA": 3, "BON": 4, "TU": 4, "NAM": 5, "LAM": 5, "NHAM": 5, "SAU": 6, "BAY": 7, "TAM": 8,
+            "CHIN": 9, "MUOI": 10,
+            "ONE": 1, "TWO": 2, "THREE": 3, "FOUR": 4, "FIVE": 5, "SIX": 6, "SEVEN": 7, "EIGHT": 8, "NINE": 9, "TEN": 10,
+            "ELEVEN": 11, "TWELVE": 12, "THIRTEEN": 13, "FOURTEEN": 14, "FIFTEEN": 15, "SIXTEEN": 16, "SEVENTEEN": 17,
+            "EIGHTEEN": 18, "NINETEEN": 19, "TWENTY": 20,
         ],
         outcomes: [
             "VE": .returned, "HOME": .returned, "RETURNED": .returned,

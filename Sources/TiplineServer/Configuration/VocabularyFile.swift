@@ -34,14 +34,16 @@ enum VocabularyFile {
             ("child_nouns", .words, \.childNouns),
             ("name_stops", .words, \.nameStops),
             ("date_markers", .words, \.dateMarkers),
+            ("greetings", .words, \.greetings),
         ]
     }
 
-    /// The tables of phrases to a number of days, by key, with the numbers allowed.
+    /// The tables of phrases to a number (of days, or a number written as words), by key, with the numbers allowed.
     static func dayTables() -> [(key: String, range: ClosedRange<Int>, table: WritableKeyPath<Vocabulary, [String: Int]>)] {
         [
             ("relative_days", 0...366, \.relativeDays),
             ("ago_units", 1...366, \.agoUnits),
+            ("number_words", 1...20, \.numberWords),
         ]
     }
 

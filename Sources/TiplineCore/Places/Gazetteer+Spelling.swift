@@ -1,0 +1,95 @@
+/// Tolerant matching: names typed with a small spelling error (a letter dropped, doubled, changed or two swapped; a
+/// space lost or added — keys have no spaces). Used only right after a field marker, never on a word standing alone.
+extension Gazetteer {
+    /// The spelling errors a name tolerates, by the length of its key: short names must be exact.
+    static func allowedDistance(forNameLength length: Int) -> Int {
+        switch length {
+        case ...4: 0
+        case 5...7: 1
+        default: 2
+        }
+    }
+
+    /// The areas whose names are nearest to `key` within their tolerance (several when equally near), and how near.
+    public func nearAreas(_ key: String) -> (areas: [Area], distance: Int)? {
+        let typed = Array(key.utf8)
+        var best: (codes: [String], distance: Int)?
+        for (name, entries) in areaIndex {
+            guard let distance = SpellingDistance.within(typed, Array(name.utf8), Self.allowedDistance(forNameLength: name.utf8.count)),
+                  distance > 0 else { continue }
+            for entry in entries {
+                if best == nil || distance < best!.distance {
+                    best = ([entry.area.code], distance)
+                } else if distance == best!.distance, !best!.codes.contains(entry.area.code) {
+                    best!.codes.append(entry.area.code)
+                }
+            }
+        }
+        return best.map { (areas: $0.codes.sorted().compactMap(area(code:)), distance: $0.distance) }
+    }
+
+    /// The places whose names are nearest to `key` within their tolerance (several when equally near), and how near.
+    public func nearPlaces(_ key: String) -> (places: [Place], distance: Int)? {
+        let typed = Array(key.utf8)
+        var best: (places: [Place], distance: Int)?
+        for (name, entries) in placeIndex {
+            guard let distance = SpellingDistance.within(typed, Array(name.utf8), Self.allowedDistance(forNameLength: name.utf8.count)),
+                  distance > 0 else { continue }
+            for place in entries {
+                if best == nil || distance < best!.distance {
+                    best = ([place], distance)
+                } else if distance == best!.distance, !best!.places.contains(where: { $0.code == place.code }) {
+                    best!.places.append(place)
+                }
+            }
+        }
+        return best
+    }
+
+    /// Former districts named with a small spelling error: the areas of the nearest one, when only one is nearest.
+    public func areaCodes(nearFormerDistrictKey key: String) -> Set<String>? {
+        let typed = Array(key.utf8)
+        var best: (keys: [String], distance: Int)?
+        for name in districtIndex.keys {
+            guard let distance = SpellingDistance.within(typed, Array(name.utf8), Self.allowedDistance(forNameLength: name.utf8.count)),
+                  distance > 0 else { continue }
+            if best == nil || distance < best!.distance { best = ([name], distance) } else if distance == best!.distance { best!.keys.append(name) }
+        }
+        guard let best, best.keys.count == 1 else { return nil }
+        return districtIndex[best.keys[0]]
+    }
+}
+
+/// Optimal string alignment distance (Damerau–Levenshtein without repeated edits of one substring): insertions,
+/// deletions, substitutions and swaps of two neighbouring letters each count one.
+public enum SpellingDistance {
+    /// The distance between `a` and `b` when it is at most `limit`; nil when it is more.
+    public static func within(_ a: [UInt8], _ b: [UInt8], _ limit: Int) -> Int? {
+        if abs(a.count - b.count) > limit { return nil }
+        if a.isEmpty || b.isEmpty { return max(a.count, b.count) <= limit ? max(a.count, b.count) : nil }
+        let width = b.count + 1
+        var previous2 = [Int](repeating: 0, count: width)
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: width)
+        for i in 1...a.count {
+            current[0] = i
+            var rowMinimum = i
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                var value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    value = min(value, previous2[j - 2] + 1)
+                }
+                current[j] = value
+                rowMinimum = min(rowMinimum, value)
+            }
+            if rowMinimum > limit { return nil }
+            (previous2, previous, current) = (previous, current, previous2)
+        }
+        return previous[b.count] <= limit ? previous[b.count] : nil
+    }
+
+    public static func within(_ a: String, _ b: String, _ limit: Int) -> Int? {
+        within(Array(a.utf8), Array(b.utf8), limit)
+    }
+}
