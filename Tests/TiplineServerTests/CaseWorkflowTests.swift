@@ -121,6 +121,23 @@ struct CaseWorkflowTests {
 
     // MARK: - Urgency only goes up
 
+    @Test("a message with no keyword that names a commune and a child is a report its commune's officers are asked to read")
+    func unreadableButPlaced() async throws {
+        var s = try Scenario(at: "2026-11-30T10:00:00+07:00")
+        defer { s.remove() }
+        let outcome = try await s.sms(Self.reporter, "con toi 14 tuoi o xa Lung Cu bi dua di Trung Quoc roi")
+        #expect(outcome == .stored(report: 1001))
+        let report = try await s.report(1001)
+        #expect(report.kind == .unknown && report.parsed.flags.contains("no_keyword") && report.areaCode == "715")
+        let alerts = try await s.alerts(1001)
+        #expect(alerts.contains { $0.recipient == lungCuPolice && $0.body.hasPrefix("CHUA RO #1001") }, "\(alerts.map(\.body))")
+        let replies = try await s.runtime.database.outboundMessages().filter { $0.recipient == Self.reporter }
+        #expect(replies.count == 1 && replies[0].body.contains("1001") && !replies[0].body.contains("Trung Quoc"), "no child detail echoed")
+        // Chatter naming no commune is stored for staff and alerts nobody.
+        _ = try await s.sms("+84900000603", "con toi di lam xa 3 thang chua ve")
+        #expect(try await s.alerts(1002).isEmpty)
+    }
+
     @Test("an urgent alert about a child with an open case makes the case urgent and alerts its officers in the same transaction")
     func urgentOnKnownChild() async throws {
         var s = try Scenario(at: "2026-11-30T10:00:00+07:00")

@@ -72,7 +72,7 @@ public struct ReportParser: Sendable {
         var greetingsOnly = true
         for index in tokens.indices.dropFirst().prefix(19) {
             greetingsOnly = greetingsOnly && vocabulary.greetings.contains(tokens[index - 1].folded)
-            guard greetingsOnly || tokens[index].sentenceBefore,
+            guard greetingsOnly || tokens[index].sentenceBefore || tokens[index - 1].original.hasSuffix("?"),
                   let (keyword, length, glued) = keyword(at: index, in: tokens),
                   keyword.intent == .tip || keyword.intent == .alert else { continue }
             return (keyword, index, length, glued)
@@ -103,7 +103,7 @@ public struct ReportParser: Sendable {
     private func misspelledKeyword(_ folded: String) -> Vocabulary.Keyword? {
         guard folded.count >= 5, vocabulary.keywords[folded] == nil else { return nil }
         var found: Vocabulary.Keyword?
-        for (word, keyword) in vocabulary.keywords where word.count >= 4 && !word.contains(" ") {
+        for (word, keyword) in vocabulary.keywords where word.count >= 5 && !word.contains(" ") {
             guard SpellingDistance.within(folded, word, 1) != nil else { continue }
             guard keyword.intent == .tip || keyword.intent == .alert, found == nil || found == keyword else { return nil }
             found = keyword
@@ -145,10 +145,10 @@ public struct ReportParser: Sendable {
         }
         // A marker glued to a known place — unless the whole word is a place.
         guard gazetteer.areaNames(forKey: key).isEmpty, gazetteer.places(forKey: key).isEmpty else { return nil }
-        for marker in vocabulary.communeTypeMarkers.union(vocabulary.destinationMarkers) where marker.count >= 2 {
+        for marker in vocabulary.communeMarkers.union(vocabulary.destinationMarkers) where marker.count >= 2 && marker != "IN" {
             guard folded.count > marker.count, folded.hasPrefix(marker) else { continue }
             let rest = TextFolding.matchKey(String(folded.dropFirst(marker.count)))
-            if vocabulary.communeTypeMarkers.contains(marker), !gazetteer.areaNames(forKey: rest).isEmpty { return marker.count }
+            if vocabulary.communeMarkers.contains(marker), !gazetteer.areaNames(forKey: rest).isEmpty { return marker.count }
             if vocabulary.destinationMarkers.contains(marker), !gazetteer.places(forKey: rest).isEmpty { return marker.count }
         }
         return nil
@@ -384,7 +384,10 @@ struct FieldReader {
             }
         }
         if vocabulary.communeMarkers.contains(token.folded) {
-            if let match = matchArea(at: index + 1) ?? matchArea(at: index + 1, tolerant: !inName || !name.isEmpty) {
+            // Spelling tolerance only after a word that names the unit (`xa`, `phuong`): after `o` or `tai` it read
+            // "o nha hang" (at a restaurant) as Nà Hang.
+            let tolerant = vocabulary.communeTypeMarkers.contains(token.folded) && (!inName || !name.isEmpty)
+            if let match = matchArea(at: index + 1) ?? matchArea(at: index + 1, tolerant: tolerant) {
                 origins.append((true, match))
                 return 1 + match.length
             }
@@ -460,7 +463,7 @@ struct FieldReader {
             let token = tokens[end]
             if end > start, token.boundaryBefore { break }
             if end == start, token.boundaryBefore, token.folded.isEmpty { break }
-            if end == start ? startsValueField(at: end) : endsValue(at: end) { break }
+            if end == start ? startsValueField(at: end) || markerReadsAsField(at: end) : endsValue(at: end) { break }
             end += 1
         }
         return tokens[min(start, tokens.count)..<max(min(start, tokens.count), end)]
@@ -471,23 +474,33 @@ struct FieldReader {
         sexWord(tokens[index].folded) != nil || readAge(at: index) != nil || readDate(at: index) != nil
     }
 
-    /// Whether the word at `index`, inside a value, starts another field: a destination marker followed by a known
-    /// place, a commune marker followed by a known commune or another field, any other marker.
+    /// Whether the word at `index`, inside a value, starts another field: a marker that reads as its field, or a
+    /// village, companion, district or commune-type marker.
     func endsValue(at index: Int) -> Bool {
-        if startsValueField(at: index) { return true }
+        if startsValueField(at: index) || markerReadsAsField(at: index) { return true }
+        let folded = tokens[index].folded
+        if vocabulary.destinationMarkers.contains(folded) { return false }
+        if vocabulary.communeMarkers.contains(folded), !vocabulary.communeTypeMarkers.contains(folded) { return false }
+        return vocabulary.allMarkers.contains(folded)
+    }
+
+    /// A destination marker followed by a known place, or a commune marker followed by a known commune (or, for
+    /// `o`/`tai`, by another marker): then the word is the marker, wherever it stands.
+    func markerReadsAsField(at index: Int) -> Bool {
         let folded = tokens[index].folded
         let next = index + 1
+        guard next < tokens.count else { return false }
         if vocabulary.destinationMarkers.contains(folded) {
             var start = next
             while start < tokens.count, start - next < 3, vocabulary.destinationFillers.contains(tokens[start].folded) { start += 1 }
             return matchPlace(at: next) != nil || matchPlace(at: start) != nil || matchPlace(at: start, tolerant: true) != nil
         }
-        if vocabulary.communeMarkers.contains(folded), !vocabulary.communeTypeMarkers.contains(folded) {
-            guard next < tokens.count else { return false }
-            return matchArea(at: next) != nil || matchArea(at: next, tolerant: true) != nil
-                || vocabulary.allMarkers.contains(tokens[next].folded)
+        if vocabulary.communeMarkers.contains(folded) {
+            let typeMarker = vocabulary.communeTypeMarkers.contains(folded)
+            return matchArea(at: next) != nil || matchArea(at: next, tolerant: typeMarker)
+                != nil || (!typeMarker && vocabulary.allMarkers.contains(tokens[next].folded))
         }
-        return vocabulary.allMarkers.contains(folded)
+        return false
     }
 
     func sexWord(_ folded: String) -> ParsedMessage.Sex? {

@@ -1,7 +1,8 @@
 /// Tolerant matching: names typed with a small spelling error (a letter dropped, doubled, changed or two swapped; a
 /// space lost or added — keys have no spaces). Used only right after a field marker, never on a word standing alone.
 extension Gazetteer {
-    /// The spelling errors a name tolerates, by the length of its key: short names must be exact.
+    /// The spelling errors tolerated between a typed key and a name, by the shorter of the two: short ones must be
+    /// exact (a four-letter word is too near too many names).
     static func allowedDistance(forNameLength length: Int) -> Int {
         switch length {
         case ...4: 0
@@ -15,7 +16,7 @@ extension Gazetteer {
         let typed = Array(key.utf8)
         var best: (codes: [String], distance: Int)?
         for (name, entries) in areaIndex {
-            guard let distance = SpellingDistance.within(typed, Array(name.utf8), Self.allowedDistance(forNameLength: name.utf8.count)),
+            guard let distance = SpellingDistance.within(typed, Array(name.utf8), Self.allowedDistance(forNameLength: min(name.utf8.count, typed.count))),
                   distance > 0 else { continue }
             for entry in entries {
                 if best == nil || distance < best!.distance {
@@ -33,7 +34,7 @@ extension Gazetteer {
         let typed = Array(key.utf8)
         var best: (places: [Place], distance: Int)?
         for (name, entries) in placeIndex {
-            guard let distance = SpellingDistance.within(typed, Array(name.utf8), Self.allowedDistance(forNameLength: name.utf8.count)),
+            guard let distance = SpellingDistance.within(typed, Array(name.utf8), Self.allowedDistance(forNameLength: min(name.utf8.count, typed.count))),
                   distance > 0 else { continue }
             for place in entries {
                 if best == nil || distance < best!.distance {
@@ -51,7 +52,7 @@ extension Gazetteer {
         let typed = Array(key.utf8)
         var best: (keys: [String], distance: Int)?
         for name in districtIndex.keys {
-            guard let distance = SpellingDistance.within(typed, Array(name.utf8), Self.allowedDistance(forNameLength: name.utf8.count)),
+            guard let distance = SpellingDistance.within(typed, Array(name.utf8), Self.allowedDistance(forNameLength: min(name.utf8.count, typed.count))),
                   distance > 0 else { continue }
             if best == nil || distance < best!.distance { best = ([name], distance) } else if distance == best!.distance { best!.keys.append(name) }
         }

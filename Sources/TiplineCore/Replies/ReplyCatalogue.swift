@@ -45,6 +45,8 @@ public struct ReplyCatalogue: Sendable {
         case officerDutyOff = "officer_duty_off"
         case officerAlert = "officer_alert"
         case officerAlertUrgent = "officer_alert_urgent"
+        /// A message with no keyword that names a commune and a child: the commune's officers are asked to read it.
+        case officerAlertUnreadable = "officer_alert_unreadable"
         case reporterHandled = "reporter_handled"
         case officerReminder = "officer_reminder"
         case hotlineCallNow = "hotline_call_now"
@@ -78,7 +80,7 @@ public struct ReplyCatalogue: Sendable {
                 let rendered = ReplyCatalogue.fill(template, ReplyCatalogue.longestValues)
                 if SMSText.gsm7Septets(rendered) == nil {
                     problems.append(Problem(language: language, key: key.rawValue, problem: "not GSM-7 (remove diacritics and special characters)"))
-                } else if key != .officerAlert, key != .officerAlertUrgent, key != .officerList, key != .officerShow, key != .hotlineCallNow,
+                } else if key != .officerAlert, key != .officerAlertUrgent, key != .officerAlertUnreadable, key != .officerList, key != .officerShow, key != .hotlineCallNow,
                           SMSText.gsm7Septets(rendered)! > 160 {
                     problems.append(Problem(language: language, key: key.rawValue,
                                             problem: "\(SMSText.gsm7Septets(rendered)!) characters with placeholders filled; at most 160"))

@@ -3,7 +3,8 @@ public enum OfficerAlert {
     /// Number, `KHAN` when urgent, age and sex, commune, destination, date left, companion phone, how to answer.
     public static func text(number: Int, report: ParsedMessage, catalogue: ReplyCatalogue, language: ParsedMessage.Language = .vi) -> String {
         let details = summary(report, language: language)
-        let key: ReplyCatalogue.Key = report.urgent ? .officerAlertUrgent : .officerAlert
+        // A message read without a keyword is marked for the officer to check ("unreadable, please check").
+        let key: ReplyCatalogue.Key = report.kind == .unknown ? .officerAlertUnreadable : report.urgent ? .officerAlertUrgent : .officerAlert
         let fixed = catalogue.render(key, language, ["number": "\(number)", "details": ""]).count
         if fixed + details.count <= 160 {
             return catalogue.render(key, language, ["number": "\(number)", "details": details])

@@ -70,7 +70,9 @@ struct CaseWorkflow {
         // A sender past the per-sender limit floods nobody: their reports are kept for staff, not routed.
         let flooding = gate?.standing == .silent("sender_rate")
         if flooding, status == .open { status = .partial }
-        let routed = (parsed.kind == .tip || parsed.kind == .alert) && status == .open
+        // A message with no keyword that names a commune and a child goes to that commune's officers to read.
+        let readable = parsed.kind == .tip || parsed.kind == .alert || (parsed.flags.contains("no_keyword") && parsed.origin.areaCode != nil)
+        let routed = readable && status == .open
         if routed, var existing = try sameChild(as: parsed) {
             return try join(&existing, prepared, replyTo: reporter)
         }
