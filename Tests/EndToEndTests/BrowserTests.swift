@@ -26,7 +26,9 @@ struct BrowserTests {
                 }
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                // TIPLINE_SCREENSHOTS=docs/screenshots keeps a picture of each page (the docs' screenshots are made so).
                 process.arguments = ["python3", script, "http://127.0.0.1:\(port)", "desk-a", "a long test password"]
+                    + (ProcessInfo.processInfo.environment["TIPLINE_SCREENSHOTS"].map { [$0] } ?? [])
                 let output = Pipe()
                 process.standardOutput = output
                 process.standardError = output
