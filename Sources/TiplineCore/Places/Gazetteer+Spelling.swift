@@ -13,51 +13,38 @@ extension Gazetteer {
 
     /// The areas whose names are nearest to `key` within their tolerance (several when equally near), and how near.
     public func nearAreas(_ key: String) -> (areas: [Area], distance: Int)? {
-        let typed = Array(key.utf8)
-        var best: (codes: [String], distance: Int)?
-        for (name, entries) in areaIndex {
-            guard let distance = SpellingDistance.within(typed, Array(name.utf8), Self.allowedDistance(forNameLength: min(name.utf8.count, typed.count))),
-                  distance > 0 else { continue }
-            for entry in entries {
-                if best == nil || distance < best!.distance {
-                    best = ([entry.area.code], distance)
-                } else if distance == best!.distance, !best!.codes.contains(entry.area.code) {
-                    best!.codes.append(entry.area.code)
-                }
-            }
-        }
-        return best.map { (areas: $0.codes.sorted().compactMap(area(code:)), distance: $0.distance) }
+        Self.nearest(key, in: areaIndex) { $0.area.code }.map { (areas: $0.values.sorted { $0.area.code < $1.area.code }.map(\.area), distance: $0.distance) }
     }
 
     /// The places whose names are nearest to `key` within their tolerance (several when equally near), and how near.
     public func nearPlaces(_ key: String) -> (places: [Place], distance: Int)? {
-        let typed = Array(key.utf8)
-        var best: (places: [Place], distance: Int)?
-        for (name, entries) in placeIndex {
-            guard let distance = SpellingDistance.within(typed, Array(name.utf8), Self.allowedDistance(forNameLength: min(name.utf8.count, typed.count))),
-                  distance > 0 else { continue }
-            for place in entries {
-                if best == nil || distance < best!.distance {
-                    best = ([place], distance)
-                } else if distance == best!.distance, !best!.places.contains(where: { $0.code == place.code }) {
-                    best!.places.append(place)
-                }
-            }
-        }
-        return best
+        Self.nearest(key, in: placeIndex) { $0.code }.map { (places: $0.values, distance: $0.distance) }
     }
 
     /// Former districts named with a small spelling error: the areas of the nearest one, when only one is nearest.
     public func areaCodes(nearFormerDistrictKey key: String) -> Set<String>? {
+        guard let near = Self.nearest(key, in: districtIndex.mapValues { [$0] }, id: { $0.sorted().joined(separator: ",") }),
+              near.values.count == 1 else { return nil }
+        return near.values[0]
+    }
+
+    /// The entries of an index whose names are nearest to a typed key (distinct by `id`), and how near; exact names
+    /// are left to the exact lookups.
+    static func nearest<Entry>(_ key: String, in index: [String: [Entry]], id: (Entry) -> String) -> (values: [Entry], distance: Int)? {
         let typed = Array(key.utf8)
-        var best: (keys: [String], distance: Int)?
-        for name in districtIndex.keys {
-            guard let distance = SpellingDistance.within(typed, Array(name.utf8), Self.allowedDistance(forNameLength: min(name.utf8.count, typed.count))),
+        var best: (values: [Entry], ids: Set<String>, distance: Int)?
+        for (name, entries) in index {
+            guard let distance = SpellingDistance.within(typed, Array(name.utf8), allowedDistance(forNameLength: min(name.utf8.count, typed.count))),
                   distance > 0 else { continue }
-            if best == nil || distance < best!.distance { best = ([name], distance) } else if distance == best!.distance { best!.keys.append(name) }
+            for entry in entries {
+                if best == nil || distance < best!.distance {
+                    best = ([entry], [id(entry)], distance)
+                } else if distance == best!.distance, best!.ids.insert(id(entry)).inserted {
+                    best!.values.append(entry)
+                }
+            }
         }
-        guard let best, best.keys.count == 1 else { return nil }
-        return districtIndex[best.keys[0]]
+        return best.map { ($0.values, $0.distance) }
     }
 }
 
