@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tipline", targets: ["tipline"]),
+        .executable(name: "tipline-fake-provider", targets: ["tipline-fake-provider"]),
         .library(name: "TiplineCore", targets: ["TiplineCore"]),
         .library(name: "TiplineServer", targets: ["TiplineServer"]),
         .library(name: "TiplineProviders", targets: ["TiplineProviders"]),
@@ -104,6 +105,15 @@ let package = Package(
             dependencies: [
                 "TiplineServer",
                 "TiplineStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A fake Twilio Messages API in its own process, for scripts/load-test.
+        .executableTarget(
+            name: "tipline-fake-provider",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
