@@ -39,10 +39,29 @@ extension AppDatabase {
     }
 
     public func reports(_ filter: ReportFilter) async throws -> [Report] {
-        try await dbRead { db in try Self.reportRequest(filter).fetchAll(db) }
+        try await dbRead { db in try Self.reports(filter, db) }
     }
 
-    static func reportRequest(_ filter: ReportFilter) throws -> QueryInterfaceRequest<Report> {
+    /// The log's rows. Newest first; or, for the hotline log (`urgentFirst`), the cases needing someone first — to call
+    /// now, then still unacknowledged (urgent ones first) — then the rest newest first. Each part is read through an
+    /// index and stops at the limit: no query sorts the whole table, however many reports it holds.
+    static func reports(_ filter: ReportFilter, _ db: Database) throws -> [Report] {
+        guard filter.urgentFirst else { return try reportRequest(filter).fetchAll(db) }
+        let attention = SQL("(call_now = 1 OR status = 'open')")
+        let first = try reportRequest(filter, extra: attention, newestFirst: false)
+            .order(sql: "call_now DESC, (status = 'open') DESC, urgent DESC, number DESC").fetchAll(db)
+        guard first.count < filter.limit else { return first }
+        var rest = filter
+        rest.limit = filter.limit - first.count
+        return try first + reportRequest(rest, extra: SQL("NOT \(attention)")).fetchAll(db)
+    }
+
+    /// The filter as a request, newest first (`newestFirst: false`: unordered), `extra` a further condition.
+    ///
+    /// A search matches whole words through the full-text index of their blind indexes (`report_search`, over
+    /// `search_key`): the text itself is sealed. The index drives the query, newest first, so a search stops at the
+    /// limit instead of reading every report.
+    static func reportRequest(_ filter: ReportFilter, extra: SQL? = nil, newestFirst: Bool = true) throws -> QueryInterfaceRequest<Report> {
         var request = Report.all()
         if let since = filter.since { request = request.filter(Report.Columns.receivedAt >= since) }
         if let until = filter.until { request = request.filter(Report.Columns.receivedAt < until) }
@@ -53,21 +72,23 @@ extension AppDatabase {
             request = request.filter(Report.Columns.areaCode == area || Report.Columns.provinceCode == area)
         }
         if let channel = filter.channel { request = request.filter(Report.Columns.channel == channel) }
-        if let query = filter.query, !query.isEmpty {
-            // Whole words, through their blind indexes: the text itself is sealed.
-            let cipher = try FieldCipher.inForce
-            for word in Report.searchWords(query) {
-                request = request.filter(Report.Columns.searchKey.like("% \(cipher.index(word)) %"))
-            }
-        }
         if let before = filter.before { request = request.filter(Report.Columns.number < before) }
         if let areas = filter.scopeAreas {
             request = request.filter(areas.contains(Report.Columns.areaCode) || filter.scopeProvinces.contains(Report.Columns.provinceCode))
         }
-        if filter.urgentFirst {
-            return request.order(sql: "call_now DESC, (status = 'open') DESC, urgent DESC, number DESC").limit(filter.limit)
+        if let extra { request = request.filter(extra) }
+        request = request.limit(filter.limit)
+        if let query = filter.query, !query.isEmpty {
+            let cipher = try FieldCipher.inForce
+            let words = Report.searchWords(query)
+            guard !words.isEmpty else { return request.none() }
+            // Each word's blind index, quoted: an FTS5 phrase of one token.
+            let match = words.map { "\"" + cipher.index($0).replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: " AND ")
+            let search = TableAlias(name: "report_search")
+            request = request.joining(required: Report.search.aliased(search).filter(sql: "report_search MATCH ?", arguments: [match]))
+            return newestFirst ? request.order(search[Column.rowID].desc) : request
         }
-        return request.order(Report.Columns.number.desc).limit(filter.limit)
+        return newestFirst ? request.order(Report.Columns.number.desc) : request
     }
 
     /// Open cases per commune, for the log page.
@@ -77,7 +98,7 @@ extension AppDatabase {
             filter.statuses = [.open, .acknowledged, .home]
             filter.limit = 100_000
             // Counted by the database, grouped by commune (no report is loaded).
-            let rows = try Row.fetchAll(db, try Self.reportRequest(filter).unordered().limit(Int.max)
+            let rows = try Row.fetchAll(db, try Self.reportRequest(filter, newestFirst: false).limit(Int.max)
                 .select(Column("area_code"), count(Column("number")).forKey("n")).group(Column("area_code")).asRequest(of: Row.self))
             var counts: [String: Int] = [:]
             for row in rows { counts[row["area_code"] as String? ?? "?", default: 0] += row["n"] as Int }

@@ -397,6 +397,31 @@ public struct AppDatabase: Sendable {
                 WHERE purpose = 'alert' AND state = 'queued' AND attempts = 0 AND bundleable = 1
                 """)
         }
+        migrator.registerMigration("v17: search through a full-text index of the words' blind indexes") { db in
+            // `search_key` holds each word of a report's text as its blind index (" bi1:… bi1:… "). Matched with LIKE,
+            // a search for a rare word read every report. This index (tokens only: no positions, no copy of the
+            // column) finds a word's reports newest first. Triggers keep it equal to the column, so retention and
+            // erasure, which clear the column, clear the index too (and `optimizeSearchIndex` drops the old entries).
+            try db.execute(sql: """
+                CREATE VIRTUAL TABLE report_search USING fts5(search_key, content = 'report', content_rowid = 'number',
+                    tokenize = "unicode61 tokenchars ':'", detail = none);
+                INSERT INTO report_search(report_search) VALUES ('rebuild');
+                CREATE TRIGGER report_search_insert AFTER INSERT ON report WHEN new.search_key IS NOT NULL BEGIN
+                    INSERT INTO report_search(rowid, search_key) VALUES (new.number, new.search_key);
+                END;
+                CREATE TRIGGER report_search_delete AFTER DELETE ON report WHEN old.search_key IS NOT NULL BEGIN
+                    INSERT INTO report_search(report_search, rowid, search_key) VALUES ('delete', old.number, old.search_key);
+                END;
+                CREATE TRIGGER report_search_update AFTER UPDATE OF search_key ON report
+                WHEN old.search_key IS NOT new.search_key BEGIN
+                    INSERT INTO report_search(report_search, rowid, search_key)
+                        SELECT 'delete', old.number, old.search_key WHERE old.search_key IS NOT NULL;
+                    INSERT INTO report_search(rowid, search_key) SELECT new.number, new.search_key WHERE new.search_key IS NOT NULL;
+                END;
+                """)
+            // The cases needing someone, for the hotline log's first rows.
+            try db.execute(sql: "CREATE INDEX report_attention ON report (number) WHERE call_now = 1 OR status = 'open'")
+        }
         return migrator
     }
 }

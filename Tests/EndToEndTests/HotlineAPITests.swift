@@ -1,6 +1,8 @@
 import CurlHTTP
 import Foundation
+import GRDB
 import Testing
+import TiplineCore
 import TiplineProviders
 @testable import TiplineServer
 import TiplineStore
@@ -169,6 +171,35 @@ struct HotlineAPITests {
             let audit = try await f.runtime.database.auditLog(limit: 50)
             #expect(audit.contains { $0.action == "view_report" && $0.target == "1002" && $0.actor == "Desk A" })
             #expect(audit.contains { $0.action == "export_csv" })
+        }
+    }
+
+    @Test("the CSV export streams page by page past the API's page size, newest first, with one audit entry counting its rows")
+    func exportStreamsPages() async throws {
+        try await withFixture { f in
+            try await f.runtime.database.dbWrite { db in
+                for index in 0..<1_234 {
+                    var parsed = ParsedMessage(kind: .tip)
+                    parsed.child = .init(name: "Lan", age: 14, sex: .female)
+                    parsed.origin = .init(areaCode: "715", areaName: "Xã Lũng Cú")
+                    var report = Report(parsed: parsed, channel: "twilio", reporter: "+849123\(String(format: "%05d", index))",
+                                        text: "TRE Lan 14t nu xa Lung Cu", receivedAt: Date(), provinceCode: "8")
+                    try report.insert(db)
+                }
+            }
+            let before = try await f.runtime.database.auditLog(limit: 500).filter { $0.action == "export_csv" }.count
+            let csv = try await f.get("/api/v1/reports.csv?limit=1300", token: f.hotline)
+            #expect(csv.status == 200)
+            let lines = csv.bodyText.split(separator: "\r\n")
+            #expect(lines.count == 1 + 1_239)
+            #expect(lines[1].hasPrefix("2239,") && lines.last?.hasPrefix("1001,") == true, "newest first, across pages, to the first report")
+            #expect(Set(lines.dropFirst().map { $0.prefix(4) }).count == 1_239, "no row twice at a page boundary")
+            let limited = try await f.get("/api/v1/reports.csv?limit=600", token: f.hotline)
+            #expect(limited.bodyText.split(separator: "\r\n").count == 601)
+            let audits = try await f.runtime.database.auditLog(limit: 500).filter { $0.action == "export_csv" }
+            #expect(audits.count == before + 2, "one entry per export, not per page")
+            #expect(audits.first?.detail?.contains("rows=600") == true && audits.dropFirst().first?.detail?.contains("rows=1239") == true)
+            #expect(try await f.get("/api/v1/reports.csv?limit=100001", token: f.hotline).status == 400)
         }
     }
 

@@ -88,7 +88,7 @@ struct AuditTests {
             }
             #expect(csv.status == .ok && Self.csvRows(csv) == 1)
             #expect(csvEntry.action == "export_csv" && csvEntry.actor == "case system")
-            #expect(csvEntry.detail == "rows=1; via=api; channel=simulator; since=24h; q=<redacted, 7 chars>; limit=500", "\(csvEntry.detail ?? "")")
+            #expect(csvEntry.detail == "rows=1; via=api; channel=simulator; since=24h; q=<redacted, 7 chars>; limit=10000", "\(csvEntry.detail ?? "")")
 
             let (_, unknownChannel) = try await Self.onlyEntry(s, "API list, a channel nobody configured") {
                 try await client.execute(uri: "/api/v1/reports?channel=\(Self.childName)", method: .get, headers: bearer)
@@ -126,7 +126,7 @@ struct AuditTests {
             }
             #expect(webCSV.status == .ok && Self.csvRows(webCSV) == 1)
             #expect(webCSVEntry.action == "export_csv" && webCSVEntry.actor == "desk")
-            #expect(webCSVEntry.detail == "rows=1; via=web; q=<redacted, 7 chars>; limit=500", "\(webCSVEntry.detail ?? "")")
+            #expect(webCSVEntry.detail == "rows=1; via=web; q=<redacted, 7 chars>; limit=10000", "\(webCSVEntry.detail ?? "")")
 
             let all = try await Self.entries(after: 0, s)
             #expect(!all.contains(where: Self.leaks), "\(all.filter(Self.leaks))")

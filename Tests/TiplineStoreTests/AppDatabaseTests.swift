@@ -132,6 +132,76 @@ struct AppDatabaseTests {
         }
     }
 
+    @Test("search: whole words through the full-text index, newest first, kept equal to the text by updates and erasure")
+    func searchIndex() async throws {
+        try await withFile { database, _ in
+            try await database.dbWrite { db in
+                for index in 0..<30 {
+                    var report = Report(parsed: Self.tip, channel: "sms", reporter: "+8490000000\(index % 10)",
+                                        text: index % 3 == 0 ? "TRE Mỷ \(index) Lũng Cú" : "TRE Lan \(index) Mèo Vạc", receivedAt: Date(), provinceCode: "8")
+                    try report.insert(db)
+                }
+            }
+            var filter = AppDatabase.ReportFilter()
+            filter.query = "my"
+            #expect(try await database.reports(filter).map(\.number) == Array(stride(from: 1028, through: 1001, by: -3)))
+            filter.limit = 2
+            #expect(try await database.reports(filter).map(\.number) == [1028, 1025], "newest first, stopping at the limit")
+            filter.query = "lan meo vac"
+            filter.limit = 50
+            #expect(try await database.reports(filter).count == 20, "every word must match")
+            filter.query = "lan lung"
+            #expect(try await database.reports(filter).isEmpty)
+            filter.query = "\"*) OR x"
+            #expect(try await database.reports(filter).isEmpty, "search syntax is only words")
+            // A changed text is found by its new words only; an erased one by none.
+            try await database.dbWrite { db in
+                var report = try #require(try Report.fetchOne(db, key: 1001))
+                report.text = "TRE Hoa Sủng Là"
+                report.searchKey = "tre hoa sung la"
+                try report.update(db)
+                var erased = try #require(try Report.fetchOne(db, key: 1004))
+                erased.text = nil
+                erased.searchKey = nil
+                try erased.update(db)
+            }
+            filter.query = "hoa sung"
+            #expect(try await database.reports(filter).map(\.number) == [1001])
+            filter.query = "my"
+            #expect(!(try await database.reports(filter).map(\.number)).contains(1001))
+            #expect(!(try await database.reports(filter).map(\.number)).contains(1004))
+            try await database.checkpointTruncating()
+            #expect(try await database.reports(filter).count == 8)
+        }
+    }
+
+    @Test("the hotline log: cases to call now, then unacknowledged ones (urgent first), then the rest newest first")
+    func urgentFirst() async throws {
+        try await withFile { database, _ in
+            try await database.dbWrite { db in
+                // 1001 closed urgent, 1002 open, 1003 acknowledged, 1004 open urgent, 1005 closed call-now, 1006 closed
+                let cases: [(Report.Status, Bool, Bool)] = [(.closed, true, false), (.open, false, false), (.acknowledged, false, false),
+                                                            (.open, true, false), (.closed, false, true), (.closed, false, false)]
+                for (status, urgent, callNow) in cases {
+                    var parsed = Self.tip
+                    parsed.urgent = urgent
+                    var report = Report(parsed: parsed, channel: "sms", reporter: "+84900000001", text: "TRE Lan", receivedAt: Date(), provinceCode: "8")
+                    report.status = status
+                    report.callNow = callNow
+                    try report.insert(db)
+                }
+            }
+            var filter = AppDatabase.ReportFilter()
+            filter.urgentFirst = true
+            #expect(try await database.reports(filter).map(\.number) == [1005, 1004, 1002, 1006, 1003, 1001])
+            filter.limit = 2
+            #expect(try await database.reports(filter).map(\.number) == [1005, 1004])
+            filter.limit = 4
+            filter.query = "lan"
+            #expect(try await database.reports(filter).map(\.number) == [1005, 1004, 1002, 1006])
+        }
+    }
+
     @Test("the channel log masks numbers and secrets")
     func redaction() {
         let entry = ChannelLogEntry(at: Date(), channel: "sms", direction: "out", kind: "send", status: 400, latencyMS: 1,

@@ -7,7 +7,8 @@ import TiplineStore
 ///
 /// What a caller may see of the result is not decided here: ``StaffReportAccess`` narrows the filter to its patch.
 enum ReportQuery {
-    static func filter(_ query: [String: String], now: Date) throws -> AppDatabase.ReportFilter {
+    /// `maxLimit`: how many rows `limit` may ask for (a page of the log or the API; an export, ``ReportExport``, more).
+    static func filter(_ query: [String: String], now: Date, maxLimit: Int = 500) throws -> AppDatabase.ReportFilter {
         var filter = AppDatabase.ReportFilter()
         if let since = query["since"], !since.isEmpty {
             filter.since = try instant(since, parameter: "since", now: now)
@@ -40,7 +41,9 @@ enum ReportQuery {
         if let channel = query["channel"], !channel.isEmpty { filter.channel = channel }
         if let q = query["q"], !q.isEmpty { filter.query = q }
         if let limit = query["limit"], !limit.isEmpty {
-            guard let value = Int(limit), (1...500).contains(value) else { throw APIError(.badRequest, "limit: must be a number from 1 to 500, not '\(limit)'") }
+            guard let value = Int(limit), (1...maxLimit).contains(value) else {
+                throw APIError(.badRequest, "limit: must be a number from 1 to \(maxLimit), not '\(limit)'")
+            }
             filter.limit = value
         }
         if let cursor = query["cursor"], !cursor.isEmpty {

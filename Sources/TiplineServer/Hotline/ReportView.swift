@@ -68,10 +68,9 @@ struct ReportView: Encodable {
         }
     }
 
+    /// `2026-11-29T08:30:00Z` (a value type: no formatter made per call).
     static func iso(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
+        date.formatted(.iso8601)
     }
 
     // MARK: - CSV
@@ -124,10 +123,13 @@ struct ReportView: Encodable {
 
     /// UTF-8 with a byte-order mark, so spreadsheet programs show Vietnamese correctly.
     static func csv(_ views: [ReportView]) -> String {
-        var out = "\u{FEFF}" + csvColumns.joined(separator: ",") + "\r\n"
-        for view in views {
-            out += view.csvRow.map(csvField).joined(separator: ",") + "\r\n"
-        }
+        var out = csvHeader
+        for view in views { out += view.csvLine }
         return out
     }
+
+    /// The byte-order mark (spreadsheets then read UTF-8) and the column names.
+    static let csvHeader = "\u{FEFF}" + csvColumns.joined(separator: ",") + "\r\n"
+
+    var csvLine: String { csvRow.map(ReportView.csvField).joined(separator: ",") + "\r\n" }
 }

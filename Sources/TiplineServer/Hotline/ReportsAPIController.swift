@@ -44,7 +44,7 @@ struct ReportsAPIController {
     }
 
     /// The query string's parameters, checked and narrowed to what the caller may see.
-    func filtered(_ request: Request, context: TiplineRequestContext) throws -> (StaffReportAccess, AppDatabase.ReportFilter, query: [String: String]) {
+    func filtered(_ request: Request, context: TiplineRequestContext, maxLimit: Int = 500) throws -> (StaffReportAccess, AppDatabase.ReportFilter, query: [String: String]) {
         let access = try access(for: staff(context))
         var query: [String: String] = [:]
         for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
@@ -52,7 +52,7 @@ struct ReportsAPIController {
         if let unknown = query.keys.first(where: { !known.contains($0) }) {
             throw APIError(.badRequest, "\(unknown): unknown parameter (known: \(known.sorted().joined(separator: ", ")))")
         }
-        let filter = try access.scoped(ReportQuery.filter(query, now: clock()))
+        let filter = try access.scoped(ReportQuery.filter(query, now: clock(), maxLimit: maxLimit))
         return (access, filter, query)
     }
 
@@ -73,15 +73,15 @@ struct ReportsAPIController {
     }
 
     @Sendable func csv(_ request: Request, context: TiplineRequestContext) async throws -> Response {
-        var (access, filter, query) = try filtered(request, context: context)
+        var (access, filter, query) = try filtered(request, context: context, maxLimit: ReportExport.maxRows)
         guard access.mayExport else { throw APIError(.forbidden, "your role may not export reports") }
-        if request.uri.queryParameters["limit"] == nil { filter.limit = 500 }
-        let reports = try await database.reports(filter)
-        try await auditRead("export_csv", access, filter: filter, query: query, rows: reports.count)
-        let text = access.csv(reports)
-        return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store",
-                                               .contentDisposition: "attachment; filename=\"tipline-reports.csv\""],
-                        body: .init(byteBuffer: ByteBuffer(string: text)))
+        if request.uri.queryParameters["limit"] == nil { filter.limit = ReportExport.defaultRows }
+        return export(access, filter, query)
+    }
+
+    private func export(_ access: StaffReportAccess, _ filter: AppDatabase.ReportFilter, _ query: [String: String]) -> Response { ReportExport.response(access, filter: filter, database: database) { rows in
+            try await self.auditRead("export_csv", access, filter: filter, query: query, rows: rows)
+        }
     }
 
     func readable(_ context: TiplineRequestContext) async throws -> (StaffIdentity, Report) {

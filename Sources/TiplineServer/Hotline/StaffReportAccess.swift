@@ -68,11 +68,6 @@ struct StaffReportAccess {
     /// lets it list, masked as ``view(_:)`` masks it, and every export is audited by the caller.
     var mayExport: Bool { true }
 
-    /// The CSV export of `reports`, masked for this identity.
-    func csv(_ reports: [Report]) -> String {
-        ReportView.csv(reports.map(view))
-    }
-
     // MARK: - Masking
 
     /// Whether phone numbers — reporters' and other officers' — show in full. Officers see them masked, so a

@@ -104,13 +104,12 @@ extension WebController {
         let access = try reportAccess(context)
         guard access.mayExport else { throw HTTPError(.forbidden, message: "your role may not export reports") }
         var params = query(request)
-        params["limit"] = params["limit"] ?? "500"
-        let filter = try access.scoped(ReportQuery.filter(params, now: clock()))
-        let reports = try await database.reports(filter)
-        try await auditRead("export_csv", access, filter: filter, query: params, rows: reports.count)
-        return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store",
-                                               .contentDisposition: "attachment; filename=\"tipline-reports.csv\""],
-                        body: .init(byteBuffer: ByteBuffer(string: access.csv(reports))))
+        params["limit"] = params["limit"] ?? String(ReportExport.defaultRows)
+        let filter = try access.scoped(ReportQuery.filter(params, now: clock(), maxLimit: ReportExport.maxRows))
+        let audited = params
+        return ReportExport.response(access, filter: filter, database: database) { rows in
+            try await self.auditRead("export_csv", access, filter: filter, query: audited, rows: rows)
+        }
     }
 
     /// One audit entry for a read of the log through the web pages (``ReportQuery/auditDetail(_:query:rows:via:channels:refused:)``).

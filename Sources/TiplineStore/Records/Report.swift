@@ -253,6 +253,9 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
             && a.outcome == b.outcome
     }
 
+    /// The full-text index of the search words' blind indexes (migration v17), one row per report with a text.
+    static let search = hasOne(ReportSearch.self, using: ForeignKey([Column.rowID], to: [Column("number")]))
+
     public enum Columns {
         public static let number = Column(CodingKeys.number)
         public static let status = Column(CodingKeys.status)
@@ -339,4 +342,9 @@ public struct ReportEvent: Codable, Sendable, Equatable, FetchableRecord, Mutabl
         "received", "routed", "parsed", "escalated", "reminder", "call_now", "acknowledged", "reassigned", "urgent",
         "reopened", "held", "anonymised", "retention_warning", "viewed",
     ]
+}
+
+/// `report_search`: an FTS5 index over `report.search_key` (kept by triggers), for whole-word search of sealed texts.
+struct ReportSearch: TableRecord {
+    static let databaseTableName = "report_search"
 }
