@@ -43,17 +43,18 @@ extension AppDatabase {
     }
 
     /// The log's rows. Newest first; or, for the hotline log (`urgentFirst`), the cases needing someone first — to call
-    /// now, then still unacknowledged (urgent ones first) — then the rest newest first. Each part is read through an
-    /// index and stops at the limit: no query sorts the whole table, however many reports it holds.
+    /// now, then still unacknowledged, urgent ones first — then the rest, each part newest first. Each part is read in
+    /// index order and stops at what the limit leaves (`report_call_now`, `report_open`): no query sorts the table.
     static func reports(_ filter: ReportFilter, _ db: Database) throws -> [Report] {
         guard filter.urgentFirst else { return try reportRequest(filter).fetchAll(db) }
-        let attention = SQL("(call_now = 1 OR status = 'open')")
-        let first = try reportRequest(filter, extra: attention, newestFirst: false)
-            .order(sql: "call_now DESC, (status = 'open') DESC, urgent DESC, number DESC").fetchAll(db)
-        guard first.count < filter.limit else { return first }
-        var rest = filter
-        rest.limit = filter.limit - first.count
-        return try first + reportRequest(rest, extra: SQL("NOT \(attention)")).fetchAll(db)
+        var rows: [Report] = []
+        for part in ["call_now = 1", "call_now = 0 AND status = 'open' AND urgent = 1", "call_now = 0 AND status = 'open' AND urgent = 0",
+                     "call_now = 0 AND status != 'open'"] where rows.count < filter.limit {
+            var rest = filter
+            rest.limit = filter.limit - rows.count
+            rows += try reportRequest(rest, extra: SQL(sql: part)).fetchAll(db)
+        }
+        return rows
     }
 
     /// The filter as a request, newest first (`newestFirst: false`: unordered), `extra` a further condition.
@@ -95,10 +96,11 @@ extension AppDatabase {
     public func openCasesByArea(scope: ReportFilter) async throws -> [(area: String, count: Int)] {
         try await dbRead { db in
             var filter = scope
-            filter.statuses = [.open, .acknowledged, .home]
-            filter.limit = 100_000
-            // Counted by the database, grouped by commune (no report is loaded).
-            let rows = try Row.fetchAll(db, try Self.reportRequest(filter, newestFirst: false).limit(Int.max)
+            filter.statuses = []
+            // Counted by the database, grouped by commune (no report is loaded), in the index of open cases: the
+            // statuses written out as the index's own condition (as bound parameters, SQLite would not use it).
+            let open = SQL(sql: "status IN ('open', 'acknowledged', 'home')")
+            let rows = try Row.fetchAll(db, try Self.reportRequest(filter, extra: open, newestFirst: false).limit(Int.max)
                 .select(Column("area_code"), count(Column("number")).forKey("n")).group(Column("area_code")).asRequest(of: Row.self))
             var counts: [String: Int] = [:]
             for row in rows { counts[row["area_code"] as String? ?? "?", default: 0] += row["n"] as Int }

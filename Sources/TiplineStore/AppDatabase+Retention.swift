@@ -45,20 +45,26 @@ extension AppDatabase {
     /// never closed past their maximum age, are erased — their facts and timeline stay, anonymised; messages tied to
     /// no report, USSD sessions, group-warning keys and logs expire. Erased values are overwritten (`secure_delete`)
     /// and the WAL is truncated after. With `dryRun`, counts what would go and changes nothing.
-    public func purge(_ policy: RetentionPolicy, now: Date, dryRun: Bool) async throws -> PurgeSummary {
-        let summary = try await dbWrite { db in
+    ///
+    /// What is due is found in a read (the writer stays free), then cases are anonymised `batchSize` to a transaction,
+    /// each checked again in it: the intake's writes go between batches, so a first purge of years of cases does not
+    /// hold the one writer for minutes while webhooks wait.
+    public func purge(_ policy: RetentionPolicy, now: Date, dryRun: Bool, batchSize: Int = 200) async throws -> PurgeSummary {
+        let closedSQL = "status = 'closed' AND closed_at < ? AND (text IS NOT NULL OR reporter IS NOT NULL)"
+        let closedCutoff = policy.cutoff(policy.closedCaseDays, now)
+        let unclosedSQL = "status != 'closed' AND kind != 'command' AND received_at < ? AND (text IS NOT NULL OR reporter IS NOT NULL)"
+        let unclosedCutoff = policy.cutoff(policy.unclosedCaseDays, now)
+        let warnSQL = """
+            status != 'closed' AND kind != 'command' AND received_at < ? AND received_at >= ?
+                AND NOT EXISTS (SELECT 1 FROM report_event e WHERE e.report_number = report.number AND e.kind = 'retention_warning')
+            """
+        let warnArguments: StatementArguments = [policy.cutoff(policy.unclosedWarnDays, now), unclosedCutoff]
+        let unlinked = policy.cutoff(policy.unlinkedDays, now)
+        let (closed, unclosed, warn, counts) = try await dbRead { db in
             var summary = PurgeSummary()
-            let closed = try Int.fetchAll(db, sql: """
-                SELECT number FROM report WHERE status = 'closed' AND closed_at < ? AND (text IS NOT NULL OR reporter IS NOT NULL)
-                """, arguments: [policy.cutoff(policy.closedCaseDays, now)])
-            let unclosed = try Int.fetchAll(db, sql: """
-                SELECT number FROM report WHERE status != 'closed' AND kind != 'command' AND received_at < ? AND (text IS NOT NULL OR reporter IS NOT NULL)
-                """, arguments: [policy.cutoff(policy.unclosedCaseDays, now)])
-            let warn = try Int.fetchAll(db, sql: """
-                SELECT number FROM report WHERE status != 'closed' AND kind != 'command' AND received_at < ? AND received_at >= ?
-                    AND NOT EXISTS (SELECT 1 FROM report_event e WHERE e.report_number = report.number AND e.kind = 'retention_warning')
-                """, arguments: [policy.cutoff(policy.unclosedWarnDays, now), policy.cutoff(policy.unclosedCaseDays, now)])
-            let unlinked = policy.cutoff(policy.unlinkedDays, now)
+            let closed = try Int.fetchAll(db, sql: "SELECT number FROM report WHERE \(closedSQL)", arguments: [closedCutoff])
+            let unclosed = try Int.fetchAll(db, sql: "SELECT number FROM report WHERE \(unclosedSQL)", arguments: [unclosedCutoff])
+            let warn = try Int.fetchAll(db, sql: "SELECT number FROM report WHERE \(warnSQL)", arguments: warnArguments)
             summary.anonymisedReports = closed.count + unclosed.count
             summary.warnedReports = warn.count
             summary.unlinkedMessages = (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM inbound_message WHERE report_number IS NULL AND received_at < ?",
@@ -72,16 +78,39 @@ extension AppDatabase {
             summary.auditEntries = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_log WHERE at < ?",
                                                     arguments: [policy.cutoff(policy.auditLogDays, now)]) ?? 0
             summary.expiredSessions = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM web_session WHERE expires_at < ?", arguments: [now]) ?? 0
-            guard !dryRun else { return summary }
-            for number in closed { try Self.anonymise(db, report: number, now: now, reason: "retention: closed more than \(policy.closedCaseDays) days ago") }
-            for number in unclosed {
-                try Self.anonymise(db, report: number, now: now, reason: "retention: never closed, older than \(policy.unclosedCaseDays) days")
+            return (closed, unclosed, warn, summary)
+        }
+        guard !dryRun else { return counts }
+        var summary = counts
+        summary.anonymisedReports = 0
+        summary.warnedReports = 0
+        // Each batch takes only the cases still due when it runs (one may have been reopened or erased meanwhile).
+        func batches(_ numbers: [Int], where condition: String, _ arguments: StatementArguments,
+                     _ each: @escaping @Sendable (Database, Int) throws -> Void) async throws -> Int {
+            var done = 0
+            for start in stride(from: 0, to: numbers.count, by: batchSize) {
+                let batch = Array(numbers[start..<min(start + batchSize, numbers.count)])
+                done += try await dbWrite { db in
+                    let due = try Int.fetchAll(db, sql: "SELECT number FROM report WHERE number IN (\(batch.map(String.init).joined(separator: ","))) AND \(condition)",
+                                               arguments: arguments)
+                    for number in due { try each(db, number) }
+                    return due.count
+                }
             }
-            for number in warn {
-                var event = ReportEvent(reportNumber: number, at: now, kind: "retention_warning", actor: "system",
-                                        detail: "open for \(policy.unclosedWarnDays) days: close it, or its personal details are erased at \(policy.unclosedCaseDays) days")
-                try event.insert(db)
-            }
+            return done
+        }
+        summary.anonymisedReports += try await batches(closed, where: closedSQL, [closedCutoff]) { db, number in
+            try Self.anonymise(db, report: number, now: now, reason: "retention: closed more than \(policy.closedCaseDays) days ago")
+        }
+        summary.anonymisedReports += try await batches(unclosed, where: unclosedSQL, [unclosedCutoff]) { db, number in
+            try Self.anonymise(db, report: number, now: now, reason: "retention: never closed, older than \(policy.unclosedCaseDays) days")
+        }
+        summary.warnedReports = try await batches(warn, where: warnSQL, warnArguments) { db, number in
+            var event = ReportEvent(reportNumber: number, at: now, kind: "retention_warning", actor: "system",
+                                    detail: "open for \(policy.unclosedWarnDays) days: close it, or its personal details are erased at \(policy.unclosedCaseDays) days")
+            try event.insert(db)
+        }
+        try await dbWrite { db in
             try db.execute(sql: "DELETE FROM inbound_message WHERE report_number IS NULL AND received_at < ?", arguments: [unlinked])
             try db.execute(sql: "DELETE FROM outbox WHERE report_number IS NULL AND created_at < ? AND state NOT IN ('queued', 'sending')", arguments: [unlinked])
             try db.execute(sql: "DELETE FROM ussd_session WHERE updated_at < ?", arguments: [unlinked])
@@ -92,9 +121,8 @@ extension AppDatabase {
             try db.execute(sql: "DELETE FROM web_session WHERE expires_at < ?", arguments: [now])
             // Parts of long messages are kept a day after assembly, to recognise a provider's late retry of one.
             try db.execute(sql: "DELETE FROM inbound_part WHERE assembled = 1 AND received_at < ?", arguments: [now.addingTimeInterval(-86400)])
-            return summary
         }
-        if !dryRun { try await checkpointTruncating() }
+        try await checkpointTruncating()
         return summary
     }
 

@@ -419,8 +419,9 @@ public struct AppDatabase: Sendable {
                     INSERT INTO report_search(rowid, search_key) SELECT new.number, new.search_key WHERE new.search_key IS NOT NULL;
                 END;
                 """)
-            // The cases needing someone, for the hotline log's first rows.
-            try db.execute(sql: "CREATE INDEX report_attention ON report (number) WHERE call_now = 1 OR status = 'open'")
+            // The cases needing someone, for the hotline log's first rows: to call now; unacknowledged, urgent first.
+            try db.execute(sql: "CREATE INDEX report_call_now ON report (number) WHERE call_now = 1")
+            try db.execute(sql: "CREATE INDEX report_open ON report (urgent, number) WHERE status = 'open'")
         }
         return migrator
     }

@@ -110,11 +110,13 @@ struct WebController {
     }
 
     /// A time as the hotline reads it: the deployment's time zone, day first.
+    /// (By calendar components: a DateFormatter made for each row was a tenth of a log page's time.)
     func local(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.timeZone = deployment.current.settings.timeZone
-        formatter.dateFormat = "dd/MM/yyyy HH:mm"
-        return formatter.string(from: date)
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = deployment.current.settings.timeZone
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
+        func two(_ value: Int?) -> String { let value = value ?? 0; return value < 10 ? "0\(value)" : "\(value)" }
+        return "\(two(c.day))/\(two(c.month))/\(c.year ?? 0) \(two(c.hour)):\(two(c.minute))"
     }
 
     // MARK: - Who is asking
