@@ -46,13 +46,13 @@ extension AppDatabase {
     /// now, then still unacknowledged, urgent ones first — then the rest, each part newest first. Each part is read in
     /// index order and stops at what the limit leaves (`report_call_now`, `report_open`): no query sorts the table.
     static func reports(_ filter: ReportFilter, _ db: Database) throws -> [Report] {
-        guard filter.urgentFirst else { return try reportRequest(filter).fetchAll(db) }
+        guard filter.urgentFirst else { return try reportRequest(filter, db).fetchAll(db) }
         var rows: [Report] = []
         for part in ["call_now = 1", "call_now = 0 AND status = 'open' AND urgent = 1", "call_now = 0 AND status = 'open' AND urgent = 0",
                      "call_now = 0 AND status != 'open'"] where rows.count < filter.limit {
             var rest = filter
             rest.limit = filter.limit - rows.count
-            rows += try reportRequest(rest, extra: SQL(sql: part)).fetchAll(db)
+            rows += try reportRequest(rest, db, extra: SQL(sql: part)).fetchAll(db)
         }
         return rows
     }
@@ -62,7 +62,7 @@ extension AppDatabase {
     /// A search matches whole words through the full-text index of their blind indexes (`report_search`, over
     /// `search_key`): the text itself is sealed. The index drives the query, newest first, so a search stops at the
     /// limit instead of reading every report.
-    static func reportRequest(_ filter: ReportFilter, extra: SQL? = nil, newestFirst: Bool = true) throws -> QueryInterfaceRequest<Report> {
+    static func reportRequest(_ filter: ReportFilter, _ db: Database, extra: SQL? = nil, newestFirst: Bool = true) throws -> QueryInterfaceRequest<Report> {
         var request = Report.all()
         if let since = filter.since { request = request.filter(Report.Columns.receivedAt >= since) }
         if let until = filter.until { request = request.filter(Report.Columns.receivedAt < until) }
@@ -70,7 +70,16 @@ extension AppDatabase {
         if let kind = filter.kind { request = request.filter(Report.Columns.kind == kind) }
         if let urgent = filter.urgent { request = request.filter(Report.Columns.urgent == urgent) }
         if let area = filter.area {
-            request = request.filter(Report.Columns.areaCode == area || Report.Columns.provinceCode == area)
+            // A commune's code or a province's: each through its own index, in number order. As one OR of both
+            // columns, no index served it and a commune with few reports read most of the table.
+            let isArea = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM report WHERE area_code = ?)", arguments: [area]) ?? false
+            let isProvince = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM report WHERE province_code = ?)", arguments: [area]) ?? false
+            switch (isArea, isProvince) {
+            case (true, false): request = request.filter(Report.Columns.areaCode == area)
+            case (false, true): request = request.filter(Report.Columns.provinceCode == area)
+            case (false, false): return request.none()
+            case (true, true): request = request.filter(Report.Columns.areaCode == area || Report.Columns.provinceCode == area)
+            }
         }
         if let channel = filter.channel { request = request.filter(Report.Columns.channel == channel) }
         if let before = filter.before { request = request.filter(Report.Columns.number < before) }
@@ -100,7 +109,7 @@ extension AppDatabase {
             // Counted by the database, grouped by commune (no report is loaded), in the index of open cases: the
             // statuses written out as the index's own condition (as bound parameters, SQLite would not use it).
             let open = SQL(sql: "status IN ('open', 'acknowledged', 'home')")
-            let rows = try Row.fetchAll(db, try Self.reportRequest(filter, extra: open, newestFirst: false).limit(Int.max)
+            let rows = try Row.fetchAll(db, try Self.reportRequest(filter, db, extra: open, newestFirst: false).limit(Int.max)
                 .select(Column("area_code"), count(Column("number")).forKey("n")).group(Column("area_code")).asRequest(of: Row.self))
             var counts: [String: Int] = [:]
             for row in rows { counts[row["area_code"] as String? ?? "?", default: 0] += row["n"] as Int }

@@ -422,6 +422,8 @@ public struct AppDatabase: Sendable {
             // The cases needing someone, for the hotline log's first rows: to call now; unacknowledged, urgent first.
             try db.execute(sql: "CREATE INDEX report_call_now ON report (number) WHERE call_now = 1")
             try db.execute(sql: "CREATE INDEX report_open ON report (urgent, number) WHERE status = 'open'")
+            // The log filtered by province, newest first (by commune: `report_on_area_code`).
+            try db.execute(sql: "CREATE INDEX report_province ON report (province_code)")
         }
         return migrator
     }

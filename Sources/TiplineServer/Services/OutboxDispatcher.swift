@@ -72,38 +72,52 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
         defer { running.store(false, ordering: .relaxed) }
         await withGracefulShutdownHandler {
             var iterator = wakeups.makeAsyncIterator()
-            while !Task.isShuttingDownGracefully, !Task.isCancelled {
-                let batch: [OutboundMessage]
-                do {
-                    batch = try await database.claimDueMessages(now: clock(), limit: settings.concurrency * 4)
-                } catch {
-                    logger.error("outbox unreadable; retrying", metadata: ["error": "\(error)"])
-                    try? await Task.sleep(for: .seconds(1))
-                    continue
-                }
-                if batch.isEmpty {
-                    await waitForWork(&iterator)
-                    continue
-                }
-                // Each outcome is recorded as its send ends (sends ending together share a transaction), so a
-                // crash resends only what was in flight, never a whole claimed batch.
-                let recorder = SendRecorder { records in await self.record(records) }
-                await withTaskGroup(of: AppDatabase.SendRecord.self) { group in
-                    var pending = batch[...]
-                    // At most `concurrency` sends in flight.
-                    for _ in 0..<min(settings.concurrency, pending.count) {
-                        let message = pending.removeFirst()
-                        group.addTask { await self.send(message) }
-                    }
-                    for await record in group {
-                        recorder.add(record)
-                        if let message = pending.popFirst() {
-                            group.addTask { await self.send(message) }
+            // Each outcome is recorded as its send ends (sends ending together share a transaction), so a crash
+            // resends only what was in flight. Sends run `concurrency` at a time without pause: the next claim is
+            // made while sends are in flight, once fewer than `concurrency` claimed messages wait to start — not
+            // after the last send of a batch is recorded (that barrier held a backlog to a fraction of the
+            // provider's rate).
+            let recorder = SendRecorder { records in await self.record(records) }
+            await withTaskGroup(of: AppDatabase.SendRecord.self) { group in
+                var claimed: [OutboundMessage] = []
+                var next = 0, inFlight = 0
+                var drained = false // the last claim found fewer than it asked for: wait for sends or a wake-up
+                while true {
+                    let stopping = Task.isShuttingDownGracefully || Task.isCancelled
+                    if !stopping, !drained, claimed.count - next < settings.concurrency {
+                        do {
+                            let limit = settings.concurrency * 4
+                            let batch = try await database.claimDueMessages(now: clock(), limit: limit)
+                            claimed.removeFirst(next)
+                            next = 0
+                            claimed += batch
+                            drained = batch.count < limit
+                        } catch {
+                            logger.error("outbox unreadable; retrying", metadata: ["error": "\(error)"])
+                            if inFlight == 0 { try? await Task.sleep(for: .seconds(1)) }
                         }
                     }
+                    // Once stopping, what was claimed but not started goes back to the queue untried (`send`).
+                    while inFlight < settings.concurrency, next < claimed.count {
+                        let message = claimed[next]
+                        next += 1
+                        inFlight += 1
+                        group.addTask { await self.send(message) }
+                    }
+                    if inFlight == 0 {
+                        if stopping { break }
+                        await waitForWork(&iterator)
+                        drained = false
+                        continue
+                    }
+                    if let record = await group.next() {
+                        inFlight -= 1
+                        recorder.add(record)
+                        if record.deferred { drained = true } // the channel's rate limit: no more claims until idle
+                    }
                 }
-                await recorder.drained()
             }
+            await recorder.drained()
         } onGracefulShutdown: {
             self.wakeupContinuation.yield()
         }
