@@ -16,13 +16,17 @@ let curlHeaderCallback: tipline_curl_data_callback = { data, size, count, userda
     let length = size * count
     guard let data, let userdata else { return length }
     let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
-    let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
-    if line.hasPrefix("HTTP/") {
+    // By bytes: Foundation's trimming per header line was a twentieth of a send's time.
+    let line = UnsafeRawBufferPointer(start: data, count: length)
+    if line.starts(with: "HTTP/".utf8) {
         transfer.headers.removeAll() // a new response (after a 100 Continue or a redirect)
-    } else if let colon = line.firstIndex(of: ":") {
-        let name = String(line[..<colon]).trimmingCharacters(in: .whitespaces)
-        let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespacesAndNewlines)
-        transfer.headers.append((name, value))
+    } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
+        func trimmed(_ part: Slice<UnsafeRawBufferPointer>) -> String {
+            let blank: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A }
+            guard let first = part.firstIndex(where: { !blank($0) }), let last = part.lastIndex(where: { !blank($0) }) else { return "" }
+            return String(decoding: part[first...last], as: UTF8.self)
+        }
+        transfer.headers.append((trimmed(line[..<colon]), trimmed(line[(colon + 1)...])))
     }
     return length
 }

@@ -83,17 +83,18 @@ extension AppDatabase {
                 guard db.changesCount == 1, record.state != .queued else { continue }
                 if let providerID = record.providerMessageID {
                     // A delivery report that raced ahead of this record.
-                    let early = try Row.fetchAll(db, sql: """
+                    let early = try Row.fetchAll(try db.cachedStatement(sql: """
                         DELETE FROM pending_delivery_report WHERE provider_message_id = ?
                             AND channel = (SELECT channel FROM outbox WHERE id = ?) RETURNING state, error
-                        """, arguments: [providerID, record.id])
+                        """), arguments: [providerID, record.id])
                     for row in early {
                         if let state = OutboundMessage.State(rawValue: row["state"]), let message = try OutboundMessage.fetchOne(db, key: record.id) {
                             _ = try Self.applyDeliveryReport(db, message: message, state: state, error: try cipher.open(row["error"] as String?), now: now)
                         }
                     }
                 }
-                if let row = try Row.fetchOne(db, sql: "SELECT report_number FROM outbox WHERE id = ? AND purpose = 'alert'", arguments: [record.id]),
+                if let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT report_number FROM outbox WHERE id = ? AND purpose = 'alert'"),
+                                              arguments: [record.id]),
                    let number: Int = row["report_number"] {
                     var event = ReportEvent(reportNumber: number, at: now, kind: "alert_\(record.state.rawValue)", actor: "system",
                                             detail: record.error)

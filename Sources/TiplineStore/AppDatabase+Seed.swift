@@ -55,3 +55,13 @@ extension AppDatabase {
         }
     }
 }
+
+extension AppDatabase {
+    /// Queues outbound messages as given (due at once), in one transaction: a backlog for measuring the dispatcher
+    /// (`tipline seed --queued`).
+    public func seedQueued(_ messages: [OutboundMessage]) async throws {
+        try await dbWrite { db in
+            for var message in messages { try message.insert(db) }
+        }
+    }
+}

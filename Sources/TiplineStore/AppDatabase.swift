@@ -398,7 +398,7 @@ public struct AppDatabase: Sendable {
                 """)
         }
         migrator.registerMigration("v17: search through a full-text index of the words' blind indexes") { db in
-            // `search_key` holds each word of a report's text as its blind index (" bi1:… bi1:… "). Matched with LIKE,
+            // `search_key` holds each word of a report's text as its blind index (" bw:… bw:… "). Matched with LIKE,
             // a search for a rare word read every report. This index (tokens only: no positions, no copy of the
             // column) finds a word's reports newest first. Triggers keep it equal to the column, so retention and
             // erasure, which clear the column, clear the index too (and `optimizeSearchIndex` drops the old entries).

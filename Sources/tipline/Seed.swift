@@ -22,12 +22,15 @@ struct Seed: AsyncParsableCommand {
             """
     )
     @OptionGroup var options: CommonOptions
-    @Option(help: "How many reports to add.") var reports: Int
+    @Option(help: "How many reports to add.") var reports = 0
+    @Option(help: "How many replies to queue, due now, to fictional numbers: a backlog for measuring the outbox dispatcher.")
+    var queued = 0
     @Option(help: "Spread them over the last this many days.") var days = 730
     @Option(help: "The generator's seed.") var randomSeed: UInt64 = 1
 
     func validate() throws {
-        guard reports > 0 else { throw ValidationError("--reports: give at least 1") }
+        guard reports > 0 || queued > 0 else { throw ValidationError("give --reports N, --queued N or both") }
+        guard reports >= 0, queued >= 0 else { throw ValidationError("--reports and --queued count up from 0") }
         guard days > 0 else { throw ValidationError("--days: give at least 1") }
     }
 
@@ -35,6 +38,19 @@ struct Seed: AsyncParsableCommand {
         let deployment = try options.loadDeployment()
         let database = try deployment.settings.openDatabase()
         let now = Date()
+        if queued > 0 {
+            let channel = deployment.settings.outboundChannel
+            for start in stride(from: 0, to: queued, by: 2_000) {
+                let messages = (start..<min(start + 2_000, queued)).map { index in
+                    OutboundMessage(channel: channel, recipient: "+8497\(String(format: "%07d", index % 10_000_000))",
+                                    body: "TIPLINE: da nhan tin bao #\(1001 + index). Cam on ban. Khong can tra loi.", purpose: .reply,
+                                    reportNumber: nil, at: now)
+                }
+                try await database.seedQueued(messages)
+            }
+            print("queued \(Self.grouped(queued)) replies on channel \(channel)")
+        }
+        guard reports > 0 else { return }
         let texts = try SeedTexts(deployment: deployment, seed: randomSeed, now: now)
         if !texts.unread.isEmpty {
             let names = texts.unread.joined(separator: ", ")

@@ -163,7 +163,8 @@ struct ProvidersEndToEndTests {
                 _ = try await postSMS(client, port: port, sid: "SM-t1", from: "+84900000231", body: "HD")
                 let messages = try await waitForOutbox(runtime.database) { $0.allSatisfy { $0.state == .sent } }
                 #expect(messages.first?.state == .sent)
-                #expect(messages.first?.attempts == 2)
+                // At least one retry; on a loaded machine a retry can meet the 1 s timeout too.
+                #expect((messages.first?.attempts ?? 0) >= 2)
                 #expect(messages.first?.lastError == nil)
             }
         }

@@ -237,7 +237,7 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
     static func searchIndex(_ key: String, cipher: FieldCipher) -> String {
         if key.hasPrefix(" ") { return key }
         let words = searchWords(key)
-        return " " + words.map { cipher.index($0) }.joined(separator: " ") + " "
+        return " " + words.map { cipher.searchToken($0) }.joined(separator: " ") + " "
     }
 
     /// The distinct folded words of a text (letters and digits), as search matches them.
