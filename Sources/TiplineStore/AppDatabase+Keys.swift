@@ -49,12 +49,12 @@ extension AppDatabase {
         // Kept only as blind indexes: a value stored in clear (before encryption) becomes its index.
         summary.rows["opt_out"] = try await rewrite(table: "opt_out", key: "rowid", batchSize: batchSize) { db, id in
             let cipher = try FieldCipher.inForce
-            guard let phone = try String.fetchOne(db, sql: "SELECT phone FROM opt_out WHERE rowid = ?", arguments: [id]), !phone.hasPrefix("bi1:") else { return }
+            guard let phone = try String.fetchOne(db, sql: "SELECT phone FROM opt_out WHERE rowid = ?", arguments: [id]), !FieldCipher.isIndex(phone) else { return }
             try db.execute(sql: "UPDATE OR IGNORE opt_out SET phone = ? WHERE rowid = ?", arguments: [cipher.index(phone), id])
         }
         summary.rows["cluster_alert"] = try await rewrite(table: "cluster_alert", key: "rowid", batchSize: batchSize) { db, id in
             let cipher = try FieldCipher.inForce
-            guard let key = try String.fetchOne(db, sql: "SELECT key FROM cluster_alert WHERE rowid = ?", arguments: [id]), !key.hasPrefix("bi1:") else { return }
+            guard let key = try String.fetchOne(db, sql: "SELECT key FROM cluster_alert WHERE rowid = ?", arguments: [id]), !FieldCipher.isIndex(key) else { return }
             try db.execute(sql: "UPDATE OR IGNORE cluster_alert SET key = ? WHERE rowid = ?", arguments: [cipher.index(key), id])
         }
         summary.rows["pending_delivery_report"] = try await rewrite(table: "pending_delivery_report", key: "rowid", batchSize: batchSize) { db, id in

@@ -92,9 +92,8 @@ extension AppDatabase {
             let cipher = try FieldCipher.inForce
             let words = Report.searchWords(query)
             guard !words.isEmpty else { return request.none() }
-            // Each word's blind index (either form), quoted: an FTS5 phrase of one token.
-            func quoted(_ token: String) -> String { "\"" + token.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
-            let match = words.map { "(" + cipher.searchTokens($0).map(quoted).joined(separator: " OR ") + ")" }.joined(separator: " AND ")
+            // Each word's blind index, quoted: an FTS5 phrase of one token.
+            let match = words.map { "\"" + cipher.searchToken($0).replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: " AND ")
             let search = TableAlias(name: "report_search")
             request = request.joining(required: Report.search.aliased(search).filter(sql: "report_search MATCH ?", arguments: [match]))
             return newestFirst ? request.order(search[Column.rowID].desc) : request

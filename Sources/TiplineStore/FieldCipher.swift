@@ -101,25 +101,22 @@ public struct FieldCipher: Sendable {
 
     /// The blind index of a value: equal values give equal indexes, and nothing about the value can be read back
     /// without the index key. With encryption off, the value itself.
+    ///
+    /// 64 bits of HMAC-SHA-256 (`bi2:` and 16 hex digits): among a few million values no two share one to speak of,
+    /// and the indexes every message writes (sender, reporter, recipient, child) stay small. (`bi1:` indexes, 128
+    /// bits, were cut to their first half by migration v18: the same HMAC, so no key was needed.)
     public func index(_ value: String) -> String {
-        keyed(value, prefix: "bi1:", bytes: 16) ?? value
+        keyed(value, prefix: "bi2:", bytes: 8) ?? value
     }
 
-    /// A search word's blind index, for the full-text index of sealed texts: shorter than ``index(_:)`` (64 bits:
-    /// a word's reports are found among a million with no false match to speak of), since a text has a dozen of them.
-    /// With encryption off, the word itself.
+    /// A search word's blind index, for the full-text index of sealed texts (64 bits, like ``index(_:)``; `bw:` is
+    /// the first half of the `bi1:` words search keys held before migration v18). With encryption off, the word.
     public func searchToken(_ word: String) -> String {
         keyed(word, prefix: "bw:", bytes: 8) ?? word
     }
 
-    /// What a search for `word` matches: its token, and the longer one search keys held before `bw:` tokens (a
-    /// report written then, and not rewritten by `tipline rekey` since).
-    func searchTokens(_ word: String) -> [String] {
-        indexMAC == nil ? [word] : [searchToken(word), index(word)]
-    }
-
     /// `prefix` and the first `bytes` bytes of the keyed HMAC of `value`, in hex; nil without an index key.
-    private func keyed(_ value: String, prefix: String, bytes count: Int) -> String? {
+    func keyed(_ value: String, prefix: String, bytes count: Int) -> String? {
         guard var hmac = indexMAC else { return nil }
         hmac.update(data: Array(value.utf8))
         let mac = hmac.finalize()
@@ -136,11 +133,16 @@ public struct FieldCipher: Sendable {
     }
 
     /// Whether a stored blind index (or a search key of them, between spaces) was made as this cipher makes them:
-    /// keyed (`bi1:`, `bw:`) when there is an index key, the value itself when there is none.
+    /// keyed (`bi2:`, or `bw:` for search words) when there is an index key, the value itself when there is none.
     func madeIndex(_ stored: String) -> Bool {
         let first = stored.utf8.drop { $0 == UInt8(ascii: " ") }
         guard !first.isEmpty else { return true }
-        return (first.starts(with: "bi1:".utf8) || first.starts(with: "bw:".utf8)) == (indexKey != nil)
+        return (first.starts(with: "bi2:".utf8) || first.starts(with: "bw:".utf8)) == (indexKey != nil)
+    }
+
+    /// Whether a stored value is a keyed blind index (opt-outs and group-warning keys are kept only as one).
+    static func isIndex(_ stored: String) -> Bool {
+        stored.hasPrefix("bi2:") || stored.hasPrefix("bi1:")
     }
 
     public func index(_ value: String?) -> String? {

@@ -18,7 +18,7 @@ struct Log: AsyncParsableCommand {
     @Option(name: .customLong("query"), help: "Whole words of the text, without diacritics needed (as the web log's search).") var text: String?
 
     func run() async throws {
-        let deployment = try options.loadDeployment()
+        let settings = try options.loadSettings()
         var query = ["since": since, "limit": String(limit)]
         if let status { query["status"] = status }
         if let area { query["area"] = area }
@@ -30,14 +30,14 @@ struct Log: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let database = try deployment.settings.openDatabase()
+        let database = try settings.openDatabase()
         let reports = try await database.reports(filter)
         if json {
             for line in try ReportLog.jsonLines(reports) { print(line) }
         } else if csv {
             print(ReportLog.csv(reports), terminator: "")
         } else {
-            print(ReportLog.table(reports, timeZone: deployment.settings.timeZone, colour: isatty(STDOUT_FILENO) == 1))
+            print(ReportLog.table(reports, timeZone: settings.timeZone, colour: isatty(STDOUT_FILENO) == 1))
         }
     }
 }

@@ -22,6 +22,16 @@ struct CommonOptions: ParsableArguments {
     }
 
     /// Loads the deployment, or prints every problem and exits non-zero.
+    /// The settings file alone, for commands that only read the database.
+    func loadSettings() throws -> Settings {
+        do {
+            return try Deployment.loadSettings(configPath: configPath)
+        } catch {
+            FileHandle.standardError.write(Data("tipline: configuration error\n\(error)\n".utf8))
+            throw ExitCode(78) // EX_CONFIG
+        }
+    }
+
     func loadDeployment() throws -> Deployment {
         do {
             return try Deployment.load(configPath: configPath)

@@ -236,4 +236,32 @@ extension AppDatabaseTests {
         #expect(row["outcome"] as String? == "not_found" && row["child_sex"] as String? == "male")
         #expect(try await database.report(number: 1001)?.outcome == .notFound)
     }
+
+    @Test("v18: 128-bit blind indexes and search words become 64-bit ones without the keys; lookups, opt-outs and searches match")
+    func shorterBlindIndexes() async throws {
+        let cipher = try FieldCipher.make(keys: [(id: "k1", base64: FieldCipher.newKey())], indexKey: FieldCipher.newKey())
+        let phone = "+84912345678"
+        let old = try #require(cipher.keyed(phone, prefix: "bi1:", bytes: 16))
+        let queue = try DatabaseQueue()
+        try AppDatabase.migrator.migrate(queue, upTo: "v17: search through a full-text index of the words' blind indexes")
+        try await queue.write { db in
+            // Search words are folded (upper case, no diacritics) before they are indexed.
+            let words = " " + ["TRE", "LAN"].map { cipher.keyed($0, prefix: "bi1:", bytes: 16)! }.joined(separator: " ") + " "
+            try db.execute(sql: """
+                INSERT INTO report (number, kind, status, channel, received_at, parsed, updated_at, reporter_index, search_key)
+                VALUES (1001, 'tip', 'open', 'sms', ?, '{"kind":"tip"}', ?, ?, ?)
+                """, arguments: [Date(), Date(), old, words])
+            try db.execute(sql: "INSERT INTO opt_out (phone, at) VALUES (?, ?)", arguments: [old, Date()])
+        }
+        let database = try AppDatabase(queue, cipher: cipher)
+        let stored = try await queue.read { db in try String.fetchOne(db, sql: "SELECT reporter_index FROM report") }
+        #expect(stored == cipher.index(phone) as String)
+        #expect(old.hasPrefix("bi1:" + (stored ?? "").dropFirst(4)), "the first half of the old index")
+        #expect(try await database.dbRead { db in try AppDatabase.isOptedOut(db, phone: phone) })
+        var filter = AppDatabase.ReportFilter()
+        filter.query = "Lan"
+        #expect(try await database.reports(filter).map(\.number) == [1001], "a search key of bi1 words is found through its bw words")
+        let key = try await queue.read { db in try String.fetchOne(db, sql: "SELECT search_key FROM report") }
+        #expect(key == " " + ["TRE", "LAN"].map { cipher.searchToken($0) }.joined(separator: " ") + " ")
+    }
 }

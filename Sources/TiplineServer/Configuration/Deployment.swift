@@ -28,6 +28,17 @@ public struct Deployment: Sendable {
         return deployment
     }
 
+    /// The settings file alone (with its secrets), checked: for commands that only read the database and need no
+    /// roster, reference data or replies (`tipline log` answers in half the time without them).
+    public static func loadSettings(configPath: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Settings {
+        var problems = ConfigProblems()
+        guard let settings = SettingsFile.read(path: configPath, environment: environment, problems: &problems) else {
+            throw ConfigErrors(errors: problems.errors)
+        }
+        try problems.throwIfAny()
+        return settings
+    }
+
     /// Loads and checks the files `settings` names (a reload keeps the settings); throws every problem found.
     public static func load(settings: Settings) throws -> Deployment {
         var problems = ConfigProblems()
