@@ -85,9 +85,12 @@ extension AppDatabase {
     }
 
     /// Writes the WAL back into the database file and empties it, so erased or re-sealed values leave no copy there;
-    /// first merges the search index, so the words of erased texts leave its older segments too.
-    public func checkpointTruncating() async throws {
-        try await dbWrite { db in try db.execute(sql: "INSERT INTO report_search(report_search) VALUES ('optimize')") }
+    /// with `mergingSearch`, first merges the search index, so the words of erased texts leave its older segments
+    /// too (at a million reports the merge takes the writer for a second or more: only when something was erased).
+    public func checkpointTruncating(mergingSearch: Bool = true) async throws {
+        if mergingSearch {
+            try await dbWrite { db in try db.execute(sql: "INSERT INTO report_search(report_search) VALUES ('optimize')") }
+        }
         try await dbWriteWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
     }
 }

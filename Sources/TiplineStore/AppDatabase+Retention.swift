@@ -122,7 +122,7 @@ extension AppDatabase {
             // Parts of long messages are kept a day after assembly, to recognise a provider's late retry of one.
             try db.execute(sql: "DELETE FROM inbound_part WHERE assembled = 1 AND received_at < ?", arguments: [now.addingTimeInterval(-86400)])
         }
-        try await checkpointTruncating()
+        try await checkpointTruncating(mergingSearch: summary.anonymisedReports > 0)
         return summary
     }
 
