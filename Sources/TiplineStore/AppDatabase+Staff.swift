@@ -277,15 +277,25 @@ extension AppDatabase {
     }
 
     /// An entry in the audit log; `target` and `detail` never hold a child's detail, a phone number or free text.
-    public func audit(_ identity: StaffIdentity, action: String, target: String?, detail: String? = nil, now: Date) async throws {
+    @discardableResult
+    public func audit(_ identity: StaffIdentity, action: String, target: String?, detail: String? = nil, now: Date) async throws -> Int64 {
         try await audit(actor: identity.name, role: identity.role.rawValue, action: action, target: target, detail: detail, now: now)
     }
 
     /// An entry for an actor that is no staff identity, such as `anonymous` for a failed sign-in.
-    public func audit(actor: String, role: String, action: String, target: String?, detail: String?, now: Date) async throws {
+    @discardableResult
+    public func audit(actor: String, role: String, action: String, target: String?, detail: String?, now: Date) async throws -> Int64 {
         try await dbWrite { db in
             try db.execute(sql: "INSERT INTO audit_log (at, actor, role, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)",
                            arguments: [now, actor, role, action, target, detail])
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// Completes an entry written before its outcome was known (a streamed export: its rows are counted at the end).
+    public func completeAudit(_ id: Int64, detail: String) async throws {
+        try await dbWrite { db in
+            try db.execute(sql: "UPDATE audit_log SET detail = ? WHERE rowid = ?", arguments: [detail, id])
         }
     }
 

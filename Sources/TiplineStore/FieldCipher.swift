@@ -155,8 +155,10 @@ public struct FieldCipher: Sendable {
     }
 }
 
-/// Random 96-bit AES-GCM nonces, drawn from the system's generator 4 KiB at a time: one `getrandom` call per 341
-/// nonces instead of one per sealed value (the kernel's generator was a fiftieth of the sealed intake's time).
+/// Random 96-bit AES-GCM nonces, drawn from the kernel's generator 4 KiB at a time (one `/dev/urandom` read per 341
+/// nonces instead of a `getrandom` call per sealed value: the kernel's generator was a fiftieth of the sealed intake's
+/// time). Before its first read it draws from Swift's generator, which waits until the kernel's is seeded (on kernels
+/// before 5.18 `/dev/urandom` does not wait).
 final class NoncePool: Sendable {
     static let shared = NoncePool()
     private let state = Mutex<(bytes: [UInt8], next: Int)>(([], 0))
@@ -174,7 +176,11 @@ final class NoncePool: Sendable {
     }
 
     #if canImport(Glibc)
-    private static let urandom = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
+    private static let urandom: Int32 = {
+        var seeded = SystemRandomNumberGenerator()
+        _ = seeded.next() as UInt64 // getrandom(2): returns once the kernel's generator is initialised
+        return open("/dev/urandom", O_RDONLY | O_CLOEXEC)
+    }()
     #endif
 
     /// `count` bytes from the kernel's generator, in one read.

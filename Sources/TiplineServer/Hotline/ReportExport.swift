@@ -6,7 +6,7 @@ import TiplineStore
 /// read, masked for the caller and written as they go, so an export of 100,000 rows holds one page in memory, and
 /// the first rows leave before the last are read.
 ///
-/// One audit entry when the export ends, with the rows that went out (also when the caller hangs up midway).
+/// One audit entry per export, written before the first row leaves and completed with the rows sent.
 enum ReportExport {
     /// Rows a page: one read transaction each, newest first, the next page starting below the last number.
     static let pageSize = 500
@@ -14,8 +14,15 @@ enum ReportExport {
     static let defaultRows = 10_000
     static let maxRows = 100_000
 
-    static func response(_ access: StaffReportAccess, filter: AppDatabase.ReportFilter, database: AppDatabase,
-                         audit: @escaping @Sendable (_ rows: Int) async throws -> Void) -> Response {
+    /// `detail` describes the export with its row count (``ReportQuery/auditDetail``): the entry is written before the
+    /// first byte leaves (`rows=0; streaming`, so an export cut short by a crash is still on record) and completed
+    /// with the rows sent when the stream ends, however it ends, in a task the caller's hang-up does not cancel.
+    static func response(_ access: StaffReportAccess, filter: AppDatabase.ReportFilter, database: AppDatabase, now: Date,
+                         detail: @escaping @Sendable (_ rows: Int) -> String) async throws -> Response {
+        let entry = try await database.audit(access.staff, action: "export_csv", target: nil, detail: detail(0) + "; streaming", now: now)
+        let complete: @Sendable (Int) async -> Void = { rows in
+            await Task { try? await database.completeAudit(entry, detail: detail(rows)) }.value
+        }
         let body = ResponseBody { writer in
             var rows = 0
             do {
@@ -27,16 +34,16 @@ enum ReportExport {
                     let reports = try await database.reports(page)
                     var text = ""
                     for report in reports { text += access.view(report).csvLine }
+                    rows += reports.count // counted before it leaves: a page cut off midway was (partly) sent
                     try await writer.write(ByteBuffer(string: text))
-                    rows += reports.count
                     guard reports.count == page.limit, let last = reports.last?.number else { break }
                     page.before = last
                 }
             } catch {
-                try? await audit(rows)
+                await complete(rows)
                 throw error
             }
-            try await audit(rows)
+            await complete(rows)
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store",

@@ -76,11 +76,13 @@ struct ReportsAPIController {
         var (access, filter, query) = try filtered(request, context: context, maxLimit: ReportExport.maxRows)
         guard access.mayExport else { throw APIError(.forbidden, "your role may not export reports") }
         if request.uri.queryParameters["limit"] == nil { filter.limit = ReportExport.defaultRows }
-        return export(access, filter, query)
+        return try await export(access, filter, query)
     }
 
-    private func export(_ access: StaffReportAccess, _ filter: AppDatabase.ReportFilter, _ query: [String: String]) -> Response { ReportExport.response(access, filter: filter, database: database) { rows in
-            try await self.auditRead("export_csv", access, filter: filter, query: query, rows: rows)
+    private func export(_ access: StaffReportAccess, _ filter: AppDatabase.ReportFilter, _ query: [String: String]) async throws -> Response {
+        let channels = ReportQuery.channelNames(deployment.current)
+        return try await ReportExport.response(access, filter: filter, database: database, now: clock()) { rows in
+            ReportQuery.auditDetail(filter, query: query, rows: rows, via: "api", channels: channels)
         }
     }
 

@@ -142,8 +142,9 @@ extension WebController {
         params["limit"] = params["limit"] ?? String(ReportExport.defaultRows)
         let filter = try access.scoped(ReportQuery.filter(params, now: clock(), maxLimit: ReportExport.maxRows))
         let audited = params
-        return ReportExport.response(access, filter: filter, database: database) { rows in
-            try await self.auditRead("export_csv", access, filter: filter, query: audited, rows: rows)
+        let channels = ReportQuery.channelNames(deployment.current)
+        return try await ReportExport.response(access, filter: filter, database: database, now: clock()) { rows in
+            ReportQuery.auditDetail(filter, query: audited, rows: rows, via: "web", channels: channels)
         }
     }
 
