@@ -41,9 +41,10 @@ struct Seed: AsyncParsableCommand {
         let channel = deployment.settings.channels[deployment.settings.outboundChannel]
         let host = channel.flatMap { URLComponents(string: $0.baseURL)?.host } ?? ""
         guard let channel, channel.provider == .simulator || ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host) else {
-            throw ValidationError("""
-                refused: the outbound channel '\(deployment.settings.outboundChannel)' sends to \(host.isEmpty ? "a provider" : host),                 not to this machine. tipline seed fills a database with fictional cases and queued replies; run it only on a                 scratch deployment whose channel is the simulator or a fake provider on loopback (scripts/scale-test makes one).
-                """)
+            throw ValidationError(
+                "refused: the outbound channel '\(deployment.settings.outboundChannel)' sends to \(host.isEmpty ? "a provider" : host), "
+                    + "not to this machine. tipline seed fills a database with fictional cases and queued replies: run it only on a "
+                    + "scratch deployment whose channel is the simulator or a fake provider on loopback (scripts/scale-test makes one)")
         }
         let database = try deployment.settings.openDatabase()
         let now = Date()
