@@ -22,19 +22,18 @@ struct CommonOptions: ParsableArguments {
     }
 
     /// Loads the deployment, or prints every problem and exits non-zero.
-    /// The settings file alone, for commands that only read the database.
-    func loadSettings() throws -> Settings {
-        do {
-            return try Deployment.loadSettings(configPath: configPath)
-        } catch {
-            FileHandle.standardError.write(Data("tipline: configuration error\n\(error)\n".utf8))
-            throw ExitCode(78) // EX_CONFIG
-        }
+    func loadDeployment() throws -> Deployment {
+        try reading { try Deployment.load(configPath: configPath) }
     }
 
-    func loadDeployment() throws -> Deployment {
+    /// The settings file alone, for commands that only read the database (same errors, same exit).
+    func loadSettings() throws -> Settings {
+        try reading { try Deployment.loadSettings(configPath: configPath) }
+    }
+
+    private func reading<T>(_ load: () throws -> T) throws -> T {
         do {
-            return try Deployment.load(configPath: configPath)
+            return try load()
         } catch {
             FileHandle.standardError.write(Data("tipline: configuration error\n\(error)\n".utf8))
             throw ExitCode(78) // EX_CONFIG
