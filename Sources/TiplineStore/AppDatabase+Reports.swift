@@ -92,13 +92,52 @@ extension AppDatabase {
             let cipher = try FieldCipher.inForce
             let words = Report.searchWords(query)
             guard !words.isEmpty else { return request.none() }
-            // Each word's blind index, quoted: an FTS5 phrase of one token.
-            let match = words.map { "\"" + cipher.searchToken($0).replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: " AND ")
+            // Each word's blind index, quoted: an FTS5 phrase of one token (the index keeps no positions, so a
+            // phrase of two would be an error). A word in clear that the tokenizer splits (letters with combining
+            // marks, as in Thai or Khmer script) is matched as each of its tokens, and then as the whole word.
+            var tokens: [String] = []
+            for word in words {
+                let token = cipher.searchToken(word)
+                let parts = cipher.indexKey == nil ? Self.indexTokens(token) : [token]
+                tokens += parts
+                if parts != [token] {
+                    request = request.filter(Report.Columns.searchKey.like("% " + Self.escapedLike(token) + " %", escape: "\\"))
+                }
+            }
+            guard !tokens.isEmpty else { return newestFirst ? request.order(Report.Columns.number.desc) : request }
+            let match = tokens.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: " AND ")
             let search = TableAlias(name: "report_search")
             request = request.joining(required: Report.search.aliased(search).filter(sql: "report_search MATCH ?", arguments: [match]))
             return newestFirst ? request.order(search[Column.rowID].desc) : request
         }
         return newestFirst ? request.order(Report.Columns.number.desc) : request
+    }
+
+    /// The tokens `report_search`'s tokenizer (`unicode61 tokenchars ':'`) makes of a word: runs of letters,
+    /// digits, private-use characters and colons; anything else (a combining mark) separates.
+    static func indexTokens(_ word: String) -> [String] {
+        var tokens: [String] = []
+        var current = String.UnicodeScalarView()
+        for scalar in word.unicodeScalars {
+            switch scalar.properties.generalCategory {
+            case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
+                 .decimalNumber, .letterNumber, .otherNumber, .privateUse:
+                current.append(scalar)
+            default:
+                if scalar == ":" {
+                    current.append(scalar)
+                } else if !current.isEmpty {
+                    tokens.append(String(current))
+                    current = String.UnicodeScalarView()
+                }
+            }
+        }
+        if !current.isEmpty { tokens.append(String(current)) }
+        return tokens
+    }
+
+    static func escapedLike(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
     }
 
     /// Open cases per commune, for the log page.

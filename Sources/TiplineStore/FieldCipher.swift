@@ -48,9 +48,12 @@ public struct FieldCipher: Sendable {
     static let prefix = "enc1:"
     static let hexDigits = Array("0123456789abcdef".utf8)
 
-    /// Seals a value under the current key (as it is, when encryption is off).
+    /// Seals a value under the current key (as it is, when encryption is off — unless it would read as sealed:
+    /// a text that begins `enc1:` or `enc0:` is stored behind `enc0:`, which ``open(_:)`` takes off).
     public func seal(_ value: String) throws -> String {
-        guard let current, let key = keys[current] else { return value }
+        guard let current, let key = keys[current] else {
+            return value.utf8.starts(with: Self.prefixBytes) || value.utf8.starts(with: Self.clearPrefixBytes) ? Self.clearPrefix + value : value
+        }
         let box = try AES.GCM.seal(Array(value.utf8), using: key, nonce: NoncePool.shared.next())
         guard let combined = box.combined else { throw FieldCipherError.sealFailed }
         var text = Array(Self.prefix.utf8)
@@ -69,7 +72,12 @@ public struct FieldCipher: Sendable {
     public func open(_ stored: String) throws -> String {
         var stored = stored
         return try stored.withUTF8 { bytes -> String in
-            guard let (id, body) = Self.parts(bytes) else { return String(decoding: bytes, as: UTF8.self) }
+            guard let (id, body) = Self.parts(bytes) else {
+                if bytes.starts(with: Self.clearPrefixBytes) {
+                    return String(decoding: bytes[Self.clearPrefixBytes.count...], as: UTF8.self)
+                }
+                return String(decoding: bytes, as: UTF8.self)
+            }
             guard !id.isEmpty else { throw FieldCipherError.malformed }
             guard let key = keys[id] else { throw FieldCipherError.unknownKey(id) }
             guard let data = Base64.decode(body) else { throw FieldCipherError.malformed }
@@ -88,6 +96,9 @@ public struct FieldCipher: Sendable {
     }
 
     static let prefixBytes = Array(prefix.utf8)
+    /// Marks a value stored in clear that would otherwise read as sealed (see ``seal(_:)``).
+    static let clearPrefix = "enc0:"
+    static let clearPrefixBytes = Array(clearPrefix.utf8)
 
     public func open(_ stored: String?) throws -> String? {
         try stored.map { try open($0) }

@@ -175,6 +175,29 @@ struct AppDatabaseTests {
         }
     }
 
+    @Test("encryption off: a text that looks sealed is kept as sent, and words the index splits are still found")
+    func clearValuesAndSplitWords() async throws {
+        try await withFile { database, _ in
+            let texts = ["enc1:x:AAAA", "enc0:y", "TRE Lan 14t", "TRE ภาษาไทย ăn", "TRE ភាសាខ្មែរ"]
+            try await database.dbWrite { db in
+                for text in texts {
+                    var report = Report(parsed: Self.tip, channel: "sms", reporter: "+84900000001", text: text, receivedAt: Date(), provinceCode: "8")
+                    try report.insert(db)
+                }
+            }
+            let stored = try await database.dbRead { db in try String.fetchAll(db, sql: "SELECT text FROM report ORDER BY number") }
+            #expect(stored == ["enc0:enc1:x:AAAA", "enc0:enc0:y", "TRE Lan 14t", "TRE ภาษาไทย ăn", "TRE ភាសាខ្មែរ"])
+            for (offset, text) in texts.enumerated() {
+                #expect(try await database.report(number: 1001 + offset)?.text == text, "opens as it was sent")
+            }
+            var filter = AppDatabase.ReportFilter()
+            for (query, expected) in [("ภาษาไทย", [1004]), ("ภาษาไทย an", [1004]), ("ភាសាខ្មែរ", [1005]), ("ภาษา", []), ("tre", [1005, 1004, 1003])] {
+                filter.query = query
+                #expect(try await database.reports(filter).map(\.number) == expected, "search for \(query)")
+            }
+        }
+    }
+
     @Test("the hotline log: cases to call now, then unacknowledged ones (urgent first), then the rest newest first")
     func urgentFirst() async throws {
         try await withFile { database, _ in
