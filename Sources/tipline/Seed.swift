@@ -36,16 +36,7 @@ struct Seed: AsyncParsableCommand {
 
     func run() async throws {
         let deployment = try options.loadDeployment()
-        // Fictional reports and replies belong on a scratch server: never where an SMS could reach a real number
-        // or a real case log. Only a channel whose API is this machine (the simulator, a fake on loopback) qualifies.
-        let channel = deployment.settings.channels[deployment.settings.outboundChannel]
-        let host = channel.flatMap { URLComponents(string: $0.baseURL)?.host } ?? ""
-        guard let channel, channel.provider == .simulator || ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host) else {
-            throw ValidationError(
-                "refused: the outbound channel '\(deployment.settings.outboundChannel)' sends to \(host.isEmpty ? "a provider" : host), "
-                    + "not to this machine. tipline seed fills a database with fictional cases and queued replies: run it only on a "
-                    + "scratch deployment whose channel is the simulator or a fake provider on loopback (scripts/scale-test makes one)")
-        }
+        if let refusal = deployment.settings.seedingRefusal { throw ValidationError(refusal) }
         let database = try deployment.settings.openDatabase()
         let now = Date()
         if queued > 0 {

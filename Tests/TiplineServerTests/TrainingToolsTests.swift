@@ -28,6 +28,22 @@ struct TrainingToolsTests {
                 "\(message)")
     }
 
+    @Test("tipline seed writes fictional cases only where the outbound channel is this machine")
+    func seedingOnlyOnScratch() throws {
+        var settings = try SampleDeployment.load().settings
+        #expect(settings.seedingRefusal == nil, "the simulator")
+        var channel = try #require(settings.channels[settings.outboundChannel])
+        channel.provider = .twilio
+        for (url, refused) in [("http://127.0.0.1:18081", false), ("http://localhost:9000/send", false), ("http://[::1]:80", false),
+                               ("https://api.twilio.com", true), ("http://10.0.0.5:9000", true), ("http://127.0.0.1.example.org", true), ("", true)] {
+            channel.baseURL = url
+            settings.channels[settings.outboundChannel] = channel
+            let refusal = settings.seedingRefusal
+            #expect((refusal != nil) == refused, "\(url): \(refusal ?? "allowed")")
+            if let refusal { #expect(refusal.hasPrefix("refused: the outbound channel 'simulator' sends to ")) }
+        }
+    }
+
     @Test("a simulator channel with training off is a config error")
     func simulatorNeedsTraining() throws {
         let message = try loadError { $0.replacingOccurrences(of: "training:\n  enabled: true", with: "training:\n  enabled: false") }

@@ -49,6 +49,18 @@ public struct Settings: Sendable {
         try AppDatabase.open(path: databasePath, durable: durableDatabase, cipher: cipher)
     }
 
+    /// Why fictional cases and queued replies (`tipline seed`) may not be written here, or nil when they may: only a
+    /// scratch deployment whose outbound channel's API is this machine (the simulator, a fake provider on loopback)
+    /// qualifies — never one where an SMS could reach a real number or a real case log.
+    public var seedingRefusal: String? {
+        let channel = channels[outboundChannel]
+        let host = channel.flatMap { URLComponents(string: $0.baseURL)?.host } ?? ""
+        if let channel, channel.provider == .simulator || ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host) { return nil }
+        return "refused: the outbound channel '\(outboundChannel)' sends to \(host.isEmpty ? "a provider" : host), "
+            + "not to this machine. tipline seed fills a database with fictional cases and queued replies: run it only on a "
+            + "scratch deployment whose channel is the simulator or a fake provider on loopback (scripts/scale-test makes one)"
+    }
+
     /// Training tools: the simulator channel, `/simulator/*` and the phone page.
     public var training = Training()
 
