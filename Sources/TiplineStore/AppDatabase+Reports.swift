@@ -47,12 +47,13 @@ extension AppDatabase {
     /// index order and stops at what the limit leaves (`report_call_now`, `report_open`): no query sorts the table.
     static func reports(_ filter: ReportFilter, _ db: Database) throws -> [Report] {
         guard filter.urgentFirst else { return try reportRequest(filter, db).fetchAll(db) }
+        let area = try filter.area.map { try AreaMatch($0, db) }
         var rows: [Report] = []
         for part in ["call_now = 1", "call_now = 0 AND status = 'open' AND urgent = 1", "call_now = 0 AND status = 'open' AND urgent = 0",
                      "call_now = 0 AND status != 'open'"] where rows.count < filter.limit {
             var rest = filter
             rest.limit = filter.limit - rows.count
-            rows += try reportRequest(rest, db, extra: SQL(sql: part)).fetchAll(db)
+            rows += try reportRequest(rest, db, extra: SQL(sql: part), area: area).fetchAll(db)
         }
         return rows
     }
@@ -62,7 +63,21 @@ extension AppDatabase {
     /// A search matches whole words through the full-text index of their blind indexes (`report_search`, over
     /// `search_key`): the text itself is sealed. The index drives the query, newest first, so a search stops at the
     /// limit instead of reading every report.
-    static func reportRequest(_ filter: ReportFilter, _ db: Database, extra: SQL? = nil, newestFirst: Bool = true) throws -> QueryInterfaceRequest<Report> {
+    /// Whether an `area=` code names communes' reports, a province's, both or none — looked up once a request.
+    struct AreaMatch {
+        let code: String
+        let isArea: Bool
+        let isProvince: Bool
+
+        init(_ code: String, _ db: Database) throws {
+            self.code = code
+            isArea = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM report WHERE area_code = ?)", arguments: [code]) ?? false
+            isProvince = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM report WHERE province_code = ?)", arguments: [code]) ?? false
+        }
+    }
+
+    static func reportRequest(_ filter: ReportFilter, _ db: Database, extra: SQL? = nil, newestFirst: Bool = true,
+                              area resolved: AreaMatch? = nil) throws -> QueryInterfaceRequest<Report> {
         var request = Report.all()
         if let since = filter.since { request = request.filter(Report.Columns.receivedAt >= since) }
         if let until = filter.until { request = request.filter(Report.Columns.receivedAt < until) }
@@ -72,9 +87,8 @@ extension AppDatabase {
         if let area = filter.area {
             // A commune's code or a province's: each through its own index, in number order. As one OR of both
             // columns, no index served it and a commune with few reports read most of the table.
-            let isArea = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM report WHERE area_code = ?)", arguments: [area]) ?? false
-            let isProvince = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM report WHERE province_code = ?)", arguments: [area]) ?? false
-            switch (isArea, isProvince) {
+            let match = try resolved.flatMap { $0.code == area ? $0 : nil } ?? AreaMatch(area, db)
+            switch (match.isArea, match.isProvince) {
             case (true, false): request = request.filter(Report.Columns.areaCode == area)
             case (false, true): request = request.filter(Report.Columns.provinceCode == area)
             case (false, false): return request.none()
