@@ -20,8 +20,8 @@ enum ReportExport {
     static func response(_ access: StaffReportAccess, filter: AppDatabase.ReportFilter, database: AppDatabase, now: Date,
                          detail: @escaping @Sendable (_ rows: Int) -> String) async throws -> Response {
         let entry = try await database.audit(access.staff, action: "export_csv", target: nil, detail: detail(0) + "; streaming", now: now)
-        let complete: @Sendable (Int) async -> Void = { rows in
-            await Task { try? await database.completeAudit(entry, detail: detail(rows)) }.value
+        let complete: @Sendable (Int, _ cutShort: Bool) async -> Void = { rows, cutShort in
+            await Task { try? await database.completeAudit(entry, detail: detail(rows) + (cutShort ? "; cut short" : "")) }.value
         }
         let body = ResponseBody { writer in
             var rows = 0
@@ -40,10 +40,12 @@ enum ReportExport {
                     page.before = last
                 }
             } catch {
-                await complete(rows)
+                // The 200 and the first rows are gone: the connection closes without the chunked body's end, which
+                // clients report as an incomplete download (not a short file that looks whole); the audit says so.
+                await complete(rows, true)
                 throw error
             }
-            await complete(rows)
+            await complete(rows, false)
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store",
