@@ -1,0 +1,145 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOSSL
+import PostgresNIO
+import Synchronization
+
+/// tipline's PostgreSQL database, for deployments of several instances on one database (issue 16).
+///
+/// Transactions run on threads of their own, one connection each, their statements waiting for answers
+/// (``PostgresSession``), so the store's synchronous transaction code runs on PostgreSQL as it does on SQLite.
+///
+/// **Writes are serialized across the cluster**: each write transaction first takes one transaction-scoped advisory
+/// lock, so every instance's writes see each other's as SQLite's single writer does (the check-then-insert rules —
+/// one report per provider message, one open case per child, one group warning a week — hold across instances
+/// without each needing a lock of its own). Reads take no lock.
+public final class PostgresBackend: Sendable {
+    public let location: PostgresLocation
+    let logger: Logger
+    private let idle = Mutex<[PostgresConnection]>([])
+    private let maxIdle: Int
+    private static let ids = Atomic<Int>(0)
+
+    /// The advisory lock every write transaction takes (`pg_advisory_xact_lock`), and the one migrations take.
+    static let writeLock: Int64 = 0x7469_706C_696E_6501 // "tipline" 01
+    static let migrationLock: Int64 = 0x7469_706C_696E_6502
+
+    public init(_ location: PostgresLocation, maxIdleConnections: Int = 8, logger: Logger = Logger(label: "tipline.postgres")) {
+        self.location = location
+        self.maxIdle = maxIdleConnections
+        self.logger = logger
+    }
+
+    /// Connects once and closes: whether the database answers (readiness, `tipline check-config`).
+    public func check() async throws {
+        try await onThread { try self.withConnection { session in _ = try session.value("SELECT 1") } }
+    }
+
+    /// A write transaction, serialized with every other instance's (see the type's note).
+    public func write<T: Sendable>(_ work: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
+        try await onThread {
+            try self.withConnection { session in
+                try self.transaction(session) {
+                    try session.execute("SELECT pg_advisory_xact_lock(?)", Self.writeLock)
+                    return try work(session)
+                }
+            }
+        }
+    }
+
+    /// A read: one snapshot for the whole closure (`REPEATABLE READ, READ ONLY`).
+    public func read<T: Sendable>(_ work: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
+        try await onThread {
+            try self.withConnection { session in
+                try self.transaction(session, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { try work(session) }
+            }
+        }
+    }
+
+    /// Work outside any transaction, on one connection (migrations and their session-scoped lock).
+    func session<T: Sendable>(_ work: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
+        try await onThread { try self.withConnection(work) }
+    }
+
+    deinit {
+        // Connections must be closed before they go (postgres-nio asserts it): close what is left idle.
+        for connection in idle.withLock({ $0 }) { connection.close().whenComplete { [connection] _ in _ = connection } }
+    }
+
+    /// Closes the idle connections.
+    public func close() async {
+        let connections = idle.withLock { idle -> [PostgresConnection] in
+            defer { idle.removeAll() }
+            return idle
+        }
+        for connection in connections { try? await connection.close() }
+    }
+
+    private func transaction<T>(_ session: PostgresSession, begin: String = "BEGIN", _ work: () throws -> T) throws -> T {
+        try session.execute(begin)
+        do {
+            let value = try work()
+            try session.execute("COMMIT")
+            return value
+        } catch {
+            if !session.connection.isClosed { _ = try? session.execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    /// Runs `work` on a session of an idle connection (or a new one), returning the connection to the idle list
+    /// unless it broke.
+    private func withConnection<T>(_ work: (PostgresSession) throws -> T) throws -> T {
+        var connection = idle.withLock { idle in idle.popLast() }
+        if connection?.isClosed ?? false { connection = nil }
+        let open = try connection ?? connect()
+        let session = PostgresSession(open, logger: logger)
+        let value: T
+        do {
+            value = try work(session)
+        } catch {
+            recycle(open)
+            throw error
+        }
+        recycle(open)
+        return value
+    }
+
+    private func recycle(_ connection: PostgresConnection) {
+        guard !connection.isClosed else { return }
+        let kept = idle.withLock { idle -> Bool in
+            guard idle.count < maxIdle else { return false }
+            idle.append(connection)
+            return true
+        }
+        if !kept { connection.close().whenComplete { [connection] _ in _ = connection } } // kept alive until closed
+    }
+
+    private func connect() throws -> PostgresConnection {
+        let tls: PostgresConnection.Configuration.TLS
+        switch location.tls {
+        case "disable": tls = .disable
+        case "require": tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        default: tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        }
+        var configuration = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.username,
+                                                             password: location.password, database: location.database, tls: tls)
+        configuration.options.connectTimeout = .seconds(5)
+        let id = Self.ids.wrappingAdd(1, ordering: .relaxed).oldValue
+        do {
+            return try PostgresConnection.connect(on: PostgresConnection.defaultEventLoopGroup.any(), configuration: configuration, id: id, logger: logger).wait()
+        } catch let error as PSQLError {
+            throw SQLError("cannot connect to \(location.redacted): \(error.serverInfo?[.message] ?? "\(error.code)")")
+        }
+    }
+
+    /// Blocking work on a thread of its own, never on the cooperative pool or an event loop.
+    private func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread { continuation.resume(with: Result { try work() }) }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+}

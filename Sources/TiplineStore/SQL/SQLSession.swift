@@ -1,0 +1,59 @@
+import Foundation
+
+/// Which SQL the database speaks, for the few statements the two backends cannot share (full-text search, the
+/// schema's column types, locks).
+public enum SQLDialect: String, Sendable {
+    case sqlite
+    case postgresql
+}
+
+/// The statements of one transaction (or one read), on either backend: what the store's code is written against,
+/// so that a statement is written once for SQLite and PostgreSQL alike.
+///
+/// Statements use `?` placeholders (a PostgreSQL session numbers them), `TRUE`/`FALSE` or 0/1 for booleans (both
+/// are integers in both schemas), `ON CONFLICT … DO …` for upserts and `RETURNING` for generated keys: the subset of
+/// SQL that SQLite 3.35+ and PostgreSQL 15 share.
+public protocol SQLSession {
+    var dialect: SQLDialect { get }
+    /// Runs a statement; returns how many rows it changed.
+    @discardableResult
+    func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int
+    /// Runs a query; returns its rows.
+    func rows(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow]
+}
+
+extension SQLSession {
+    @discardableResult
+    public func execute(_ sql: String, _ arguments: any SQLBindable...) throws -> Int {
+        try execute(sql, arguments.map(\.sqlValue))
+    }
+
+    public func rows(_ sql: String, _ arguments: any SQLBindable...) throws -> [SQLRow] {
+        try rows(sql, arguments.map(\.sqlValue))
+    }
+
+    /// The first row, if any.
+    public func row(_ sql: String, _ arguments: any SQLBindable...) throws -> SQLRow? {
+        try rows(sql, arguments.map(\.sqlValue)).first
+    }
+
+    /// The first column of the first row (`.null` when there is no row).
+    public func value(_ sql: String, _ arguments: any SQLBindable...) throws -> SQLValue {
+        try rows(sql, arguments.map(\.sqlValue)).first?.values.first ?? .null
+    }
+}
+
+/// A statement the database refused, with the backend's own message.
+public struct SQLError: Error, CustomStringConvertible {
+    public let message: String
+    public let sql: String?
+
+    public init(_ message: String, sql: String? = nil) {
+        self.message = message
+        self.sql = sql
+    }
+
+    public var description: String {
+        sql.map { "\(message) (in: \($0.prefix(200)))" } ?? message
+    }
+}
