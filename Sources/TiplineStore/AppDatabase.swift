@@ -28,6 +28,17 @@ public struct AppDatabase: Sendable {
         try await writer.write { [cipher] db in try cipher.bind { try work(db) } }
     }
 
+    /// A read on whichever backend this database is (``SQLSession``), with the cipher bound: what the store's code is
+    /// written against (issue 16: every statement once, for SQLite and PostgreSQL).
+    func sqlRead<T: Sendable>(_ work: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
+        try await reader.read { [cipher] db in try cipher.bind { try work(SQLiteSession(db)) } }
+    }
+
+    /// A write transaction on whichever backend this database is, with the cipher bound.
+    func sqlWrite<T: Sendable>(_ work: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
+        try await writer.write { [cipher] db in try cipher.bind { try work(SQLiteSession(db)) } }
+    }
+
     func dbWriteWithoutTransaction<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await writer.writeWithoutTransaction { [cipher] db in try cipher.bind { try work(db) } }
     }

@@ -9,8 +9,13 @@ import TiplineCore
 /// for the length of one ``AppDatabase/write(_:)`` or ``WriteBatcher/write(_:)`` closure.
 public struct CaseStore {
     let db: Database
+    /// The same transaction as statements for either backend (``SQLSession``).
+    let sql: any SQLSession
 
-    init(_ db: Database) { self.db = db }
+    init(_ db: Database) {
+        self.db = db
+        self.sql = SQLiteSession(db)
+    }
 
     /// The cipher bound to this transaction (``FieldCipher``).
     var cipher: FieldCipher {

@@ -24,15 +24,9 @@ final class PostgresSession: SQLSession {
 
     func rows(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow] {
         let result = try run(sql, arguments)
-        return try result.rows.map { row in
-            var columns: [String] = []
-            var values: [SQLValue] = []
-            for cell in row {
-                columns.append(cell.columnName)
-                values.append(try Self.value(cell))
-            }
-            return SQLRow(columns: columns, values: values)
-        }
+        guard let first = result.rows.first else { return [] }
+        let layout = SQLColumns(first.map(\.columnName))
+        return try result.rows.map { row in SQLRow(layout: layout, values: try row.map(Self.value)) }
     }
 
     private func run(_ sql: String, _ arguments: [SQLValue]) throws -> PostgresQueryResult {

@@ -10,9 +10,10 @@ public enum SQLDialect: String, Sendable {
 /// The statements of one transaction (or one read), on either backend: what the store's code is written against,
 /// so that a statement is written once for SQLite and PostgreSQL alike.
 ///
-/// Statements use `?` placeholders (a PostgreSQL session numbers them), `TRUE`/`FALSE` or 0/1 for booleans (both
-/// are integers in both schemas), `ON CONFLICT … DO …` for upserts and `RETURNING` for generated keys: the subset of
-/// SQL that SQLite 3.35+ and PostgreSQL 15 share.
+/// Statements use `?` placeholders (a PostgreSQL session numbers them), 0 and 1 for flags (integers in both
+/// schemas: never `TRUE`/`FALSE`, which PostgreSQL will not compare with an integer), `ON CONFLICT … DO …` for
+/// upserts, `RETURNING` for generated keys and `COALESCE`, not `IFNULL`: the subset of SQL that SQLite 3.35+ and
+/// PostgreSQL 15 share. What only one of them has (`PRAGMA`, FTS5, date functions) is behind a `dialect` switch.
 public protocol SQLSession {
     var dialect: SQLDialect { get }
     /// Runs a statement; returns how many rows it changed.

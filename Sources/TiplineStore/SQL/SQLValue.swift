@@ -51,21 +51,42 @@ extension Optional: SQLBindable where Wrapped: SQLBindable {
     public var sqlValue: SQLValue { self?.sqlValue ?? .null }
 }
 
-/// One row of a result: its values by column name, in the statement's order.
+/// One row of a result: its values in the statement's column order, found by name through the result's shared
+/// column list.
 public struct SQLRow: Sendable {
-    public let columns: [String]
+    public let layout: SQLColumns
     public let values: [SQLValue]
 
-    public init(columns: [String], values: [SQLValue]) {
-        self.columns = columns
+    public init(layout: SQLColumns, values: [SQLValue]) {
+        self.layout = layout
         self.values = values
     }
 
+    public init(columns: [String], values: [SQLValue]) {
+        self.init(layout: SQLColumns(columns), values: values)
+    }
+
+    public var columns: [String] { layout.names }
+
     public subscript(_ index: Int) -> SQLValue { values[index] }
 
+    /// The column's value; `.null` for a column the statement did not select.
     public subscript(_ column: String) -> SQLValue {
-        guard let index = columns.firstIndex(of: column) else { return .null }
+        guard let index = layout.index[column] else { return .null }
         return values[index]
+    }
+}
+
+/// The column names of a result, shared by its rows.
+public final class SQLColumns: Sendable {
+    public let names: [String]
+    let index: [String: Int]
+
+    public init(_ names: [String]) {
+        self.names = names
+        var index: [String: Int] = [:]
+        for (offset, name) in names.enumerated() where index[name] == nil { index[name] = offset }
+        self.index = index
     }
 }
 

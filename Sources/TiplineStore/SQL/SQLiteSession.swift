@@ -19,23 +19,17 @@ struct SQLiteSession: SQLSession {
 
     func rows(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow] {
         let statement = try db.cachedStatement(sql: sql)
-        let columns = statement.columnNames
-        return try Row.fetchAll(statement, arguments: Self.arguments(arguments)).map { row in
-            SQLRow(columns: columns, values: row.databaseValues.map(Self.value))
+        let layout = SQLColumns(statement.columnNames)
+        var rows: [SQLRow] = []
+        let cursor = try Row.fetchCursor(statement, arguments: Self.arguments(arguments))
+        while let row = try cursor.next() {
+            rows.append(SQLRow(layout: layout, values: row.databaseValues.map(Self.value)))
         }
+        return rows
     }
 
     static func arguments(_ values: [SQLValue]) -> StatementArguments {
-        StatementArguments(values.map { value -> DatabaseValue in
-            switch value {
-            case .null: .null
-            case .integer(let value): value.databaseValue
-            case .real(let value): value.databaseValue
-            case .text(let value): value.databaseValue
-            case .blob(let bytes): Data(bytes).databaseValue
-            case .date(let date): date.databaseValue
-            }
-        })
+        StatementArguments(values.map(\.databaseValue))
     }
 
     static func value(_ value: DatabaseValue) -> SQLValue {
@@ -46,5 +40,26 @@ struct SQLiteSession: SQLSession {
         case .string(let value): .text(value)
         case .blob(let data): .blob(Array(data))
         }
+    }
+}
+
+extension SQLValue {
+    /// As GRDB binds it (dates in GRDB's own text format).
+    var databaseValue: DatabaseValue {
+        switch self {
+        case .null: .null
+        case .integer(let value): value.databaseValue
+        case .real(let value): value.databaseValue
+        case .text(let value): value.databaseValue
+        case .blob(let bytes): Data(bytes).databaseValue
+        case .date(let date): date.databaseValue
+        }
+    }
+}
+
+extension SQLRow {
+    /// A GRDB row, for records read through GRDB while the store moves to ``SQLSession`` (issue 16).
+    init(_ row: Row) {
+        self.init(columns: Array(row.columnNames), values: row.databaseValues.map(SQLiteSession.value))
     }
 }
