@@ -27,9 +27,9 @@ public struct TiplineRuntime: Sendable {
 
     /// Opens the database (running migrations) and wires the services for `deployment`.
     public static func make(deployment: Deployment, logger: Logger = Logger(label: "tipline"),
-                            clock: @escaping @Sendable () -> Date = { Date() }) throws -> TiplineRuntime {
+                            clock: @escaping @Sendable () -> Date = { Date() }) async throws -> TiplineRuntime {
         let settings = deployment.settings
-        let database = try settings.openDatabase()
+        let database = try await settings.openDatabase()
         var providers: [String: any SMSProvider] = [:]
         for (name, var channel) in settings.channels {
             if channel.provider == .simulator {

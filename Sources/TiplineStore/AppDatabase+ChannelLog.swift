@@ -2,8 +2,9 @@ import Foundation
 import GRDB
 
 /// One provider call or webhook, for `tipline channel-log`: no message text, no full phone number, no secret.
-public struct ChannelLogEntry: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
-    public static let databaseTableName = "channel_log"
+public struct ChannelLogEntry: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord, SQLRecord {
+    public static let tableName = "channel_log"
+    public static var databaseTableName: String { tableName }
 
     public var id: Int64?
     public var at: Date
@@ -33,6 +34,35 @@ public struct ChannelLogEntry: Codable, Sendable, Equatable, FetchableRecord, Mu
         case error
     }
 
+    public init(sqlRow row: SQLRow) throws {
+        guard let at = row["at"].date, let channel = row["channel"].string, let direction = row["direction"].string,
+              let kind = row["kind"].string else {
+            throw SQLError("channel_log \(row["id"].int64.map(String.init) ?? "?"): a required column is missing or unreadable")
+        }
+        id = row["id"].int64
+        self.at = at
+        self.channel = channel
+        self.direction = direction
+        self.kind = kind
+        status = row["status"].int
+        latencyMS = row["latency_ms"].double
+        // As stored: redacted when the entry was made.
+        error = row["error"].string
+    }
+
+    public init(row: Row) throws {
+        try self.init(sqlRow: SQLRow(row))
+    }
+
+    public func sqlColumns() throws -> [(String, SQLValue)] {
+        [("id", id.sqlValue), ("at", at.sqlValue), ("channel", channel.sqlValue), ("direction", direction.sqlValue),
+         ("kind", kind.sqlValue), ("status", status.sqlValue), ("latency_ms", latencyMS.sqlValue), ("error", error.sqlValue)]
+    }
+
+    public func encode(to container: inout PersistenceContainer) throws {
+        for (name, value) in try sqlColumns() { container[name] = value.databaseValue }
+    }
+
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
     /// Masks anything that looks like a phone number (7 or more digits) and secrets in `key=value` form.
@@ -56,17 +86,21 @@ public struct ChannelLogEntry: Codable, Sendable, Equatable, FetchableRecord, Mu
 extension AppDatabase {
     public func appendChannelLog(_ entries: [ChannelLogEntry]) async throws {
         guard !entries.isEmpty else { return }
-        try await dbWrite { db in
-            for var entry in entries { try entry.insert(db) }
+        try await sqlWrite { session in
+            for entry in entries { try session.insert(entry) }
         }
     }
 
     public func channelLog(channel: String?, since: Date?, limit: Int) async throws -> [ChannelLogEntry] {
-        try await dbRead { db in
-            var request = ChannelLogEntry.order(Column("id").desc).limit(limit)
-            if let channel { request = request.filter(Column("channel") == channel) }
-            if let since { request = request.filter(Column("at") >= since) }
-            return try request.fetchAll(db)
+        try await sqlRead { session in
+            var conditions: [String] = []
+            var arguments: [SQLValue] = []
+            if let channel { conditions.append("channel = ?"); arguments.append(channel.sqlValue) }
+            if let since { conditions.append("at >= ?"); arguments.append(since.sqlValue) }
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            // PostgreSQL refuses a negative LIMIT (SQLite read it as none).
+            arguments.append(max(limit, 0).sqlValue)
+            return try session.rows("SELECT * FROM channel_log \(filter) ORDER BY id DESC LIMIT ?", arguments).map(ChannelLogEntry.init(sqlRow:))
         }
     }
 }

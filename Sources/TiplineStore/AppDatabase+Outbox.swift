@@ -6,42 +6,43 @@ import GRDB
 extension AppDatabase {
     /// Messages ready to send, oldest first, marked `sending` in the same transaction so no two senders take one.
     public func claimDueMessages(now: Date, limit: Int) async throws -> [OutboundMessage] {
-        try await dbWrite { db in
-            let due = try OutboundMessage
-                .filter(OutboundMessage.Columns.state == OutboundMessage.State.queued)
-                .filter(OutboundMessage.Columns.nextAttemptAt <= now)
-                .order(OutboundMessage.Columns.nextAttemptAt, Column("id"))
-                .limit(limit)
-                .fetchAll(db)
-            guard !due.isEmpty else { return [] }
-            let ids = due.compactMap(\.id)
-            try db.execute(sql: "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ? WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
-                           arguments: StatementArguments([now] + ids.map { $0 as (any DatabaseValueConvertible) }))
-            let claimed = due.map { message -> OutboundMessage in
-                var message = message
-                message.state = .sending
-                message.attempts += 1
-                message.updatedAt = now
-                return message
-            }
-            return claimed
+        // PostgreSQL refuses a negative LIMIT (SQLite reads it as none): a claim of nothing is nothing.
+        guard limit > 0 else { return [] }
+        return try await sqlWrite { session in
+            let claimed = try session.fetchAll(OutboundMessage.self, session.dialect == .postgresql ? Self.claimLocking : Self.claim, now, now, limit)
+            // RETURNING promises no order.
+            return claimed.sorted { ($0.nextAttemptAt, $0.id ?? 0) < ($1.nextAttemptAt, $1.id ?? 0) }
         }
     }
 
+    /// The claim in one statement, so that the messages chosen are the ones marked.
+    private static let claim = """
+        UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?
+        WHERE id IN (SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?)
+        RETURNING *
+        """
+
+    /// On PostgreSQL the chosen rows are also locked, and rows another transaction holds passed over: the cluster's
+    /// write lock already serializes claims, this keeps two of them from taking one message without it.
+    private static let claimLocking = """
+        UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?
+        WHERE id IN (SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?
+            FOR UPDATE SKIP LOCKED)
+        RETURNING *
+        """
+
     /// When the next queued message falls due, for the dispatcher's sleep.
     public func nextDueDate() async throws -> Date? {
-        try await dbRead { db in
-            try Date.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'queued'")
+        try await sqlRead { session in
+            try session.value("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'queued'").date
         }
     }
 
     /// After a crash or a stop, messages left `sending` go back to the queue: at most one resend, never a loss.
     @discardableResult
     public func requeueInterruptedSends(now: Date) async throws -> Int {
-        try await dbWrite { db in
-            try db.execute(sql: "UPDATE outbox SET state = 'queued', next_attempt_at = ?, updated_at = ? WHERE state = 'sending'",
-                           arguments: [now, now])
-            return db.changesCount
+        try await sqlWrite { session in
+            try session.execute("UPDATE outbox SET state = 'queued', next_attempt_at = ?, updated_at = ? WHERE state = 'sending'", now, now)
         }
     }
 
@@ -68,38 +69,36 @@ extension AppDatabase {
     /// Records the outcomes of a batch of sends in one transaction.
     public func recordSendOutcomes(_ records: [SendRecord], now: Date) async throws {
         guard !records.isEmpty else { return }
-        try await dbWrite { db in
-            let update = try db.cachedStatement(sql: """
-                UPDATE outbox SET state = ?, provider_message_id = COALESCE(?, provider_message_id), last_error = COALESCE(?, CASE WHEN ? THEN last_error END),
-                    next_attempt_at = COALESCE(?, next_attempt_at), sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END,
-                    attempts = attempts - ?, updated_at = ?
-                WHERE id = ? AND state = 'sending'
-                """)
+        try await sqlWrite { session in
             let cipher = try FieldCipher.inForce
             for record in records {
+                let error = try cipher.seal(record.error)
                 // Only a message still `sending` is ours to record: a delivery report may have raced ahead.
-                try update.execute(arguments: [record.state, record.providerMessageID, try cipher.seal(record.error), record.deferred, record.nextAttemptAt,
-                                               record.state.rawValue, now, record.deferred ? 1 : 0, now, record.id])
-                guard db.changesCount == 1, record.state != .queued else { continue }
+                let changed = try session.execute("""
+                    UPDATE outbox SET state = ?, provider_message_id = COALESCE(?, provider_message_id), last_error = COALESCE(?, CASE WHEN ? = 1 THEN last_error END),
+                        next_attempt_at = COALESCE(?, next_attempt_at), sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END,
+                        attempts = attempts - ?, updated_at = ?
+                    WHERE id = ? AND state = 'sending'
+                    """, record.state.rawValue, record.providerMessageID, error, record.deferred, record.nextAttemptAt,
+                    record.state.rawValue, now, record.deferred ? 1 : 0, now, record.id)
+                guard changed == 1, record.state != .queued else { continue }
                 if let providerID = record.providerMessageID {
                     // A delivery report that raced ahead of this record.
-                    let early = try Row.fetchAll(try db.cachedStatement(sql: """
+                    let early = try session.rows("""
                         DELETE FROM pending_delivery_report WHERE provider_message_id = ?
                             AND channel = (SELECT channel FROM outbox WHERE id = ?) RETURNING state, error
-                        """), arguments: [providerID, record.id])
+                        """, providerID, record.id)
                     for row in early {
-                        if let state = OutboundMessage.State(rawValue: row["state"]), let message = try OutboundMessage.fetchOne(db, key: record.id) {
-                            _ = try Self.applyDeliveryReport(db, message: message, state: state, error: try cipher.open(row["error"] as String?), now: now)
+                        if let state = row["state"].decode(OutboundMessage.State.self), let message = try session.fetch(OutboundMessage.self, key: record.id) {
+                            _ = try Self.applyDeliveryReport(session, message: message, state: state, error: try cipher.open(row["error"].string), now: now)
                         }
                     }
                 }
-                if let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT report_number FROM outbox WHERE id = ? AND purpose = 'alert'"),
-                                              arguments: [record.id]),
-                   let number: Int = row["report_number"] {
-                    var event = ReportEvent(reportNumber: number, at: now, kind: "alert_\(record.state.rawValue)", actor: "system",
+                if let number = try session.row("SELECT report_number FROM outbox WHERE id = ? AND purpose = 'alert'", record.id)?["report_number"].int {
+                    let event = ReportEvent(reportNumber: number, at: now, kind: "alert_\(record.state.rawValue)", actor: "system",
                                             detail: record.error)
-                    try event.insert(db)
-                    if record.state == .failed || record.state == .undeliverable { try Self.escalateNow(db, report: number, alert: record.id, now: now) }
+                    try session.insert(event)
+                    if record.state == .failed || record.state == .undeliverable { try Self.escalateNow(session, report: number, alert: record.id, now: now) }
                 }
             }
         }
@@ -110,61 +109,62 @@ extension AppDatabase {
     @discardableResult
     public func recordDeliveryReport(channel: String, providerMessageID: String, state: OutboundMessage.State,
                                      error: String?, now: Date) async throws -> OutboundMessage? {
-        try await dbWrite { db in
-            guard let message = try OutboundMessage
-                .filter(OutboundMessage.Columns.channel == channel && OutboundMessage.Columns.providerMessageID == providerMessageID)
-                .fetchOne(db) else {
-                try db.execute(sql: """
-                    INSERT OR IGNORE INTO pending_delivery_report (channel, provider_message_id, state, error, at) VALUES (?, ?, ?, ?, ?)
-                    """, arguments: [channel, providerMessageID, state, try FieldCipher.inForce.seal(error), now])
+        try await sqlWrite { session in
+            guard let message = try session.fetchOne(OutboundMessage.self, "SELECT * FROM outbox WHERE channel = ? AND provider_message_id = ? LIMIT 1",
+                                                     channel, providerMessageID) else {
+                try session.execute("""
+                    INSERT INTO pending_delivery_report (channel, provider_message_id, state, error, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                    """, channel, providerMessageID, state.rawValue, try FieldCipher.inForce.seal(error), now)
                 return nil
             }
-            return try Self.applyDeliveryReport(db, message: message, state: state, error: error, now: now)
+            return try Self.applyDeliveryReport(session, message: message, state: state, error: error, now: now)
         }
     }
 
     /// An alert that could not be delivered counts as not acknowledged: the case — and every case bundled into the
     /// same SMS — moves to its next level at once.
-    static func escalateNow(_ db: Database, report number: Int, alert id: Int64?, now: Date) throws {
-        try db.execute(sql: """
+    static func escalateNow(_ session: any SQLSession, report number: Int, alert id: Int64?, now: Date) throws {
+        try session.execute("""
             UPDATE report SET next_escalation_at = ? WHERE status = 'open' AND call_now = 0
                 AND (number = ? OR number IN (SELECT report_number FROM outbox WHERE bundle_id = ?))
-            """, arguments: [now, number, id])
+            """, now, number, id)
     }
 
     static let stateRank: [OutboundMessage.State: Int] = [.queued: 0, .sending: 1, .sent: 2, .failed: 3, .undeliverable: 3, .delivered: 4]
 
-    static func applyDeliveryReport(_ db: Database, message: OutboundMessage, state: OutboundMessage.State, error: String?, now: Date) throws -> OutboundMessage {
+    static func applyDeliveryReport(_ session: any SQLSession, message: OutboundMessage, state: OutboundMessage.State, error: String?,
+                                    now: Date) throws -> OutboundMessage {
         var message = message
         guard stateRank[state, default: 0] > stateRank[message.state, default: 0] else { return message }
         message.state = state
         if let error { message.lastError = error }
         message.updatedAt = now
-        try message.update(db)
+        try session.update(message)
         if let number = message.reportNumber, message.purpose == .alert, state == .delivered || state == .failed {
-            var event = ReportEvent(reportNumber: number, at: now, kind: "alert_\(state.rawValue)", actor: "provider", detail: error)
-            try event.insert(db)
-            if state == .failed { try escalateNow(db, report: number, alert: message.id, now: now) }
+            let event = ReportEvent(reportNumber: number, at: now, kind: "alert_\(state.rawValue)", actor: "provider", detail: error)
+            try session.insert(event)
+            if state == .failed { try escalateNow(session, report: number, alert: message.id, now: now) }
         }
         return message
     }
 
     public func outboundMessages(reportNumber: Int? = nil) async throws -> [OutboundMessage] {
-        try await dbRead { db in
-            var request = OutboundMessage.order(Column("id"))
-            if let reportNumber { request = request.filter(OutboundMessage.Columns.reportNumber == reportNumber) }
-            return try request.fetchAll(db)
+        try await sqlRead { session in
+            if let reportNumber {
+                return try session.fetchAll(OutboundMessage.self, "SELECT * FROM outbox WHERE report_number = ? ORDER BY id", reportNumber)
+            }
+            return try session.fetchAll(OutboundMessage.self, "SELECT * FROM outbox ORDER BY id")
         }
     }
 
     /// Counts by state, and the age of the oldest queued message (for health and metrics).
     public func outboxSummary(now: Date) async throws -> (counts: [OutboundMessage.State: Int], oldestQueued: TimeInterval?) {
-        try await dbRead { db in
+        try await sqlRead { session in
             var counts: [OutboundMessage.State: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM outbox GROUP BY state") {
-                if let state = OutboundMessage.State(rawValue: row["state"]) { counts[state] = row["n"] }
+            for row in try session.rows("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state") {
+                if let state = row["state"].decode(OutboundMessage.State.self) { counts[state] = row["n"].int }
             }
-            let oldest = try Date.fetchOne(db, sql: "SELECT MIN(created_at) FROM outbox WHERE state IN ('queued', 'sending')")
+            let oldest = try session.value("SELECT MIN(created_at) FROM outbox WHERE state IN ('queued', 'sending')").date
             return (counts, oldest.map { now.timeIntervalSince($0) })
         }
     }
@@ -175,15 +175,24 @@ extension AppDatabase {
 extension AppDatabase {
     /// Opted-out numbers are kept only as their blind index.
     public static func isOptedOut(_ db: Database, phone: String) throws -> Bool {
-        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM opt_out WHERE phone = ?"), arguments: [try FieldCipher.inForce.index(phone)]) ?? false
+        try isOptedOut(SQLiteSession(db), phone: phone)
+    }
+
+    static func isOptedOut(_ session: any SQLSession, phone: String) throws -> Bool {
+        let index = try FieldCipher.inForce.index(phone)
+        return try session.value("SELECT 1 FROM opt_out WHERE phone = ?", index).bool ?? false
     }
 
     public static func setOptOut(_ db: Database, phone: String, optedOut: Bool, at: Date) throws {
+        try setOptOut(SQLiteSession(db), phone: phone, optedOut: optedOut, at: at)
+    }
+
+    static func setOptOut(_ session: any SQLSession, phone: String, optedOut: Bool, at: Date) throws {
         let index = try FieldCipher.inForce.index(phone)
         if optedOut {
-            try db.execute(sql: "INSERT OR IGNORE INTO opt_out (phone, at) VALUES (?, ?)", arguments: [index, at])
+            try session.execute("INSERT INTO opt_out (phone, at) VALUES (?, ?) ON CONFLICT DO NOTHING", index, at)
         } else {
-            try db.execute(sql: "DELETE FROM opt_out WHERE phone = ?", arguments: [index])
+            try session.execute("DELETE FROM opt_out WHERE phone = ?", index)
         }
     }
 }
@@ -193,15 +202,26 @@ extension AppDatabase {
 extension AppDatabase {
     /// Officers who said `TRUC` (on) or `NGHI` (off), still in force at `now`.
     public static func dutyOverrides(_ db: Database, now: Date) throws -> (on: Set<String>, off: Set<String>) {
+        try dutyOverrides(SQLiteSession(db), now: now)
+    }
+
+    static func dutyOverrides(_ session: any SQLSession, now: Date) throws -> (on: Set<String>, off: Set<String>) {
         var on = Set<String>(), off = Set<String>()
-        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT officer_id, on_duty FROM duty_override WHERE until > ?"), arguments: [now]) {
-            if row["on_duty"] as Bool { on.insert(row["officer_id"]) } else { off.insert(row["officer_id"]) }
+        for row in try session.rows("SELECT officer_id, on_duty FROM duty_override WHERE until > ?", now) {
+            guard let officer = row["officer_id"].string else { continue }
+            if row["on_duty"].bool ?? false { on.insert(officer) } else { off.insert(officer) }
         }
         return (on, off)
     }
 
     public static func setDutyOverride(_ db: Database, officerID: String, onDuty: Bool, until: Date) throws {
-        try db.execute(sql: "INSERT OR REPLACE INTO duty_override (officer_id, on_duty, until) VALUES (?, ?, ?)",
-                       arguments: [officerID, onDuty, until])
+        try setDutyOverride(SQLiteSession(db), officerID: officerID, onDuty: onDuty, until: until)
+    }
+
+    static func setDutyOverride(_ session: any SQLSession, officerID: String, onDuty: Bool, until: Date) throws {
+        try session.execute("""
+            INSERT INTO duty_override (officer_id, on_duty, until) VALUES (?, ?, ?)
+            ON CONFLICT (officer_id) DO UPDATE SET on_duty = excluded.on_duty, until = excluded.until
+            """, officerID, onDuty, until)
     }
 }

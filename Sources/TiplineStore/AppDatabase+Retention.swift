@@ -58,26 +58,25 @@ extension AppDatabase {
             status != 'closed' AND kind != 'command' AND received_at < ? AND received_at >= ?
                 AND NOT EXISTS (SELECT 1 FROM report_event e WHERE e.report_number = report.number AND e.kind = 'retention_warning')
             """
-        let warnArguments: StatementArguments = [policy.cutoff(policy.unclosedWarnDays, now), unclosedCutoff]
+        let warnArguments: [SQLValue] = [policy.cutoff(policy.unclosedWarnDays, now).sqlValue, unclosedCutoff.sqlValue]
         let unlinked = policy.cutoff(policy.unlinkedDays, now)
-        let (closed, unclosed, warn, counts) = try await dbRead { db in
+        let (closed, unclosed, warn, counts) = try await sqlRead { session in
             var summary = PurgeSummary()
-            let closed = try Int.fetchAll(db, sql: "SELECT number FROM report WHERE \(closedSQL)", arguments: [closedCutoff])
-            let unclosed = try Int.fetchAll(db, sql: "SELECT number FROM report WHERE \(unclosedSQL)", arguments: [unclosedCutoff])
-            let warn = try Int.fetchAll(db, sql: "SELECT number FROM report WHERE \(warnSQL)", arguments: warnArguments)
+            let closed = try session.rows("SELECT number FROM report WHERE \(closedSQL)", closedCutoff).compactMap { $0[0].int }
+            let unclosed = try session.rows("SELECT number FROM report WHERE \(unclosedSQL)", unclosedCutoff).compactMap { $0[0].int }
+            let warn = try session.rows("SELECT number FROM report WHERE \(warnSQL)", warnArguments).compactMap { $0[0].int }
             summary.anonymisedReports = closed.count + unclosed.count
             summary.warnedReports = warn.count
-            summary.unlinkedMessages = (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM inbound_message WHERE report_number IS NULL AND received_at < ?",
-                                                        arguments: [unlinked]) ?? 0)
-                + (try Int.fetchOne(db, sql: """
+            summary.unlinkedMessages = (try session.value("SELECT COUNT(*) FROM inbound_message WHERE report_number IS NULL AND received_at < ?", unlinked).int ?? 0)
+                + (try session.value("""
                     SELECT COUNT(*) FROM outbox WHERE report_number IS NULL AND created_at < ? AND state NOT IN ('queued', 'sending')
-                    """, arguments: [unlinked]) ?? 0)
-            summary.ussdSessions = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ussd_session WHERE updated_at < ?", arguments: [unlinked]) ?? 0
-            summary.channelLogEntries = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM channel_log WHERE at < ?",
-                                                         arguments: [policy.cutoff(policy.channelLogDays, now)]) ?? 0
-            summary.auditEntries = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_log WHERE at < ?",
-                                                    arguments: [policy.cutoff(policy.auditLogDays, now)]) ?? 0
-            summary.expiredSessions = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM web_session WHERE expires_at < ?", arguments: [now]) ?? 0
+                    """, unlinked).int ?? 0)
+            summary.ussdSessions = try session.value("SELECT COUNT(*) FROM ussd_session WHERE updated_at < ?", unlinked).int ?? 0
+            summary.channelLogEntries = try session.value("SELECT COUNT(*) FROM channel_log WHERE at < ?",
+                                                          policy.cutoff(policy.channelLogDays, now)).int ?? 0
+            summary.auditEntries = try session.value("SELECT COUNT(*) FROM audit_log WHERE at < ?",
+                                                     policy.cutoff(policy.auditLogDays, now)).int ?? 0
+            summary.expiredSessions = try session.value("SELECT COUNT(*) FROM web_session WHERE expires_at < ?", now).int ?? 0
             return (closed, unclosed, warn, summary)
         }
         guard !dryRun else { return counts }
@@ -85,52 +84,57 @@ extension AppDatabase {
         summary.anonymisedReports = 0
         summary.warnedReports = 0
         // Each batch takes only the cases still due when it runs (one may have been reopened or erased meanwhile).
-        func batches(_ numbers: [Int], where condition: String, _ arguments: StatementArguments,
-                     _ each: @escaping @Sendable (Database, Int) throws -> Void) async throws -> Int {
+        // The numbers are bound, not written into the statement: every full batch is the same statement text.
+        func batches(_ numbers: [Int], where condition: String, _ arguments: [SQLValue],
+                     _ each: @escaping @Sendable (any SQLSession, Int) throws -> Void) async throws -> Int {
             var done = 0
             for start in stride(from: 0, to: numbers.count, by: batchSize) {
                 let batch = Array(numbers[start..<min(start + batchSize, numbers.count)])
-                done += try await dbWrite { db in
-                    let due = try Int.fetchAll(db, sql: "SELECT number FROM report WHERE number IN (\(batch.map(String.init).joined(separator: ","))) AND \(condition)",
-                                               arguments: arguments)
-                    for number in due { try each(db, number) }
+                done += try await sqlWrite { session in
+                    let marks = Array(repeating: "?", count: batch.count).joined(separator: ", ")
+                    let due = try session.rows("SELECT number FROM report WHERE number IN (\(marks)) AND \(condition)",
+                                               batch.map(\.sqlValue) + arguments).compactMap { $0[0].int }
+                    for number in due { try each(session, number) }
                     return due.count
                 }
             }
             return done
         }
-        summary.anonymisedReports += try await batches(closed, where: closedSQL, [closedCutoff]) { db, number in
-            try Self.anonymise(db, report: number, now: now, reason: "retention: closed more than \(policy.closedCaseDays) days ago")
+        summary.anonymisedReports += try await batches(closed, where: closedSQL, [closedCutoff.sqlValue]) { session, number in
+            try Self.anonymise(session, report: number, now: now, reason: "retention: closed more than \(policy.closedCaseDays) days ago")
         }
-        summary.anonymisedReports += try await batches(unclosed, where: unclosedSQL, [unclosedCutoff]) { db, number in
-            try Self.anonymise(db, report: number, now: now, reason: "retention: never closed, older than \(policy.unclosedCaseDays) days")
+        summary.anonymisedReports += try await batches(unclosed, where: unclosedSQL, [unclosedCutoff.sqlValue]) { session, number in
+            try Self.anonymise(session, report: number, now: now, reason: "retention: never closed, older than \(policy.unclosedCaseDays) days")
         }
-        summary.warnedReports = try await batches(warn, where: warnSQL, warnArguments) { db, number in
-            var event = ReportEvent(reportNumber: number, at: now, kind: "retention_warning", actor: "system",
+        summary.warnedReports = try await batches(warn, where: warnSQL, warnArguments) { session, number in
+            let event = ReportEvent(reportNumber: number, at: now, kind: "retention_warning", actor: "system",
                                     detail: "open for \(policy.unclosedWarnDays) days: close it, or its personal details are erased at \(policy.unclosedCaseDays) days")
-            try event.insert(db)
+            try session.insert(event)
         }
-        try await dbWrite { db in
-            try db.execute(sql: "DELETE FROM inbound_message WHERE report_number IS NULL AND received_at < ?", arguments: [unlinked])
-            try db.execute(sql: "DELETE FROM outbox WHERE report_number IS NULL AND created_at < ? AND state NOT IN ('queued', 'sending')", arguments: [unlinked])
-            try db.execute(sql: "DELETE FROM ussd_session WHERE updated_at < ?", arguments: [unlinked])
-            try db.execute(sql: "DELETE FROM cluster_alert WHERE at < ?", arguments: [unlinked])
-            try db.execute(sql: "DELETE FROM pending_delivery_report WHERE at < ?", arguments: [unlinked])
-            try db.execute(sql: "DELETE FROM channel_log WHERE at < ?", arguments: [policy.cutoff(policy.channelLogDays, now)])
-            try db.execute(sql: "DELETE FROM audit_log WHERE at < ?", arguments: [policy.cutoff(policy.auditLogDays, now)])
-            try db.execute(sql: "DELETE FROM web_session WHERE expires_at < ?", arguments: [now])
+        let dialect = try await sqlWrite { session in
+            try session.execute("DELETE FROM inbound_message WHERE report_number IS NULL AND received_at < ?", unlinked)
+            try session.execute("DELETE FROM outbox WHERE report_number IS NULL AND created_at < ? AND state NOT IN ('queued', 'sending')", unlinked)
+            try session.execute("DELETE FROM ussd_session WHERE updated_at < ?", unlinked)
+            try session.execute("DELETE FROM cluster_alert WHERE at < ?", unlinked)
+            try session.execute("DELETE FROM pending_delivery_report WHERE at < ?", unlinked)
+            try session.execute("DELETE FROM channel_log WHERE at < ?", policy.cutoff(policy.channelLogDays, now))
+            try session.execute("DELETE FROM audit_log WHERE at < ?", policy.cutoff(policy.auditLogDays, now))
+            try session.execute("DELETE FROM web_session WHERE expires_at < ?", now)
             // Parts of long messages are kept a day after assembly, to recognise a provider's late retry of one.
-            try db.execute(sql: "DELETE FROM inbound_part WHERE assembled = 1 AND received_at < ?", arguments: [now.addingTimeInterval(-86400)])
+            try session.execute("DELETE FROM inbound_part WHERE assembled = 1 AND received_at < ?", now.addingTimeInterval(-86400))
+            return session.dialect
         }
-        try await checkpointTruncating(mergingSearch: summary.anonymisedReports > 0)
+        // The search index's merge and the WAL's truncation are SQLite's (FTS5, the WAL file). PostgreSQL keeps no
+        // FTS segments (its search index is a GIN index, cleaned by VACUUM) and its WAL is the server's to recycle.
+        if dialect == .sqlite { try await checkpointTruncating(mergingSearch: summary.anonymisedReports > 0) }
         return summary
     }
 
     /// Erases a case's personal values: the reporter, the raw text, the child's and companion's names, the village,
     /// the companion's phone, free text (note, result, timeline details), the messages and answers about it and
     /// their numbers, its USSD session. What staff count on stays: kind, age, sex, commune, destination, dates, status.
-    static func anonymise(_ db: Database, report number: Int, now: Date, reason: String) throws {
-        guard var report = try Report.fetchOne(db, key: number) else { return }
+    static func anonymise(_ session: any SQLSession, report number: Int, now: Date, reason: String) throws {
+        guard var report = try session.fetch(Report.self, key: number) else { return }
         report.text = nil
         report.reporter = nil
         report.searchKey = nil
@@ -142,34 +146,36 @@ extension AppDatabase {
         report.parsed.destination.text = nil
         report.parsed.note = nil
         report.encodedParsed = nil
-        try report.update(db)
-        try db.execute(sql: "UPDATE report SET reporter_index = NULL, child_key = NULL, companion_phone = NULL WHERE number = ?", arguments: [number])
-        try db.execute(sql: "UPDATE inbound_message SET body = NULL, sender = '', sender_index = NULL WHERE report_number = ?", arguments: [number])
+        try session.update(report)
+        try session.execute("UPDATE report SET reporter_index = NULL, child_key = NULL, companion_phone = NULL WHERE number = ?", number)
+        try session.execute("UPDATE inbound_message SET body = NULL, sender = '', sender_index = NULL WHERE report_number = ?", number)
         // Officers' numbers stay on alerts (they are the roster's); every other recipient and every text goes.
-        try db.execute(sql: "UPDATE outbox SET body = '', recipient = '', recipient_index = NULL, last_error = NULL WHERE report_number = ? AND purpose != 'alert'",
-                       arguments: [number])
-        try db.execute(sql: "UPDATE outbox SET body = '', last_error = NULL WHERE report_number = ? AND purpose = 'alert'", arguments: [number])
+        try session.execute("UPDATE outbox SET body = '', recipient = '', recipient_index = NULL, last_error = NULL WHERE report_number = ? AND purpose != 'alert'",
+                            number)
+        try session.execute("UPDATE outbox SET body = '', last_error = NULL WHERE report_number = ? AND purpose = 'alert'", number)
         // A bundle that listed this case carries its details too.
-        try db.execute(sql: "UPDATE outbox SET body = '' WHERE id IN (SELECT bundle_id FROM outbox WHERE report_number = ? AND bundle_id IS NOT NULL)",
-                       arguments: [number])
-        try db.execute(sql: "UPDATE report_event SET detail = NULL WHERE report_number = ? AND kind NOT IN ('routed', 'escalated', 'reminder', 'anonymised')",
-                       arguments: [number])
-        try db.execute(sql: "UPDATE report_event SET actor = 'reporter' WHERE report_number = ? AND actor LIKE 'reporter %'", arguments: [number])
-        try db.execute(sql: "DELETE FROM ussd_session WHERE report_number = ?", arguments: [number])
-        var event = ReportEvent(reportNumber: number, at: now, kind: "anonymised", actor: "system", detail: reason)
-        try event.insert(db)
+        try session.execute("UPDATE outbox SET body = '' WHERE id IN (SELECT bundle_id FROM outbox WHERE report_number = ? AND bundle_id IS NOT NULL)",
+                            number)
+        try session.execute("UPDATE report_event SET detail = NULL WHERE report_number = ? AND kind NOT IN ('routed', 'escalated', 'reminder', 'anonymised')",
+                            number)
+        // A prefix compared exactly, not with LIKE (case-insensitive on SQLite, not on PostgreSQL): the system writes
+        // `reporter …` in lower case, and a staff member's name that only looks like it stays on both.
+        try session.execute("UPDATE report_event SET actor = 'reporter' WHERE report_number = ? AND substr(actor, 1, 9) = 'reporter '", number)
+        try session.execute("DELETE FROM ussd_session WHERE report_number = ?", number)
+        let event = ReportEvent(reportNumber: number, at: now, kind: "anonymised", actor: "system", detail: reason)
+        try session.insert(event)
     }
 
     /// Erasure on request: one case (`tipline erase --report N`). Audited by the caller.
     public func erase(report number: Int, now: Date, dryRun: Bool) async throws -> PurgeSummary {
-        let summary = try await dbWrite { db -> PurgeSummary in
+        let (summary, dialect) = try await sqlWrite { session -> (PurgeSummary, SQLDialect) in
             var summary = PurgeSummary()
-            guard try Report.fetchOne(db, key: number) != nil else { return summary }
+            guard try session.fetch(Report.self, key: number) != nil else { return (summary, session.dialect) }
             summary.anonymisedReports = 1
-            if !dryRun { try Self.anonymise(db, report: number, now: now, reason: "erased on request") }
-            return summary
+            if !dryRun { try Self.anonymise(session, report: number, now: now, reason: "erased on request") }
+            return (summary, session.dialect)
         }
-        if !dryRun { try await checkpointTruncating() }
+        if !dryRun, dialect == .sqlite { try await checkpointTruncating() }
         return summary
     }
 
@@ -177,42 +183,47 @@ extension AppDatabase {
     /// reported is anonymised; their messages, the answers to them and their USSD sessions go; a companion's number
     /// is taken out of every report that names it. Whether they opted out stays, kept only as a blind index.
     public func erase(phone: String, now: Date, dryRun: Bool) async throws -> PurgeSummary {
-        let summary = try await dbWrite { db -> PurgeSummary in
+        let (summary, dialect) = try await sqlWrite { session -> (PurgeSummary, SQLDialect) in
             let index = try FieldCipher.inForce.index(phone)
             var summary = PurgeSummary()
-            let reported = Set(try Int.fetchAll(db, sql: """
+            let reported = Set(try session.rows("""
                 SELECT number FROM report WHERE reporter_index = ?
                 UNION SELECT report_number FROM inbound_message WHERE sender_index = ? AND reported = 1 AND report_number IS NOT NULL
                 UNION SELECT report_number FROM ussd_session WHERE phone_index = ? AND report_number IS NOT NULL
-                """, arguments: [index, index, index]))
-            let companion = try Int.fetchAll(db, sql: "SELECT number FROM report WHERE companion_phone = ?", arguments: [index])
+                """, index, index, index).compactMap { $0[0].int })
+            let companion = try session.rows("SELECT number FROM report WHERE companion_phone = ?", index).compactMap { $0[0].int }
             summary.anonymisedReports = reported.count
-            summary.unlinkedMessages = (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM inbound_message WHERE sender_index = ?", arguments: [index]) ?? 0)
-                + (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE recipient_index = ? AND purpose != 'alert'", arguments: [index]) ?? 0)
-            summary.ussdSessions = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ussd_session WHERE phone_index = ?", arguments: [index]) ?? 0
-            guard !dryRun else { return summary }
-            for number in reported.sorted() { try Self.anonymise(db, report: number, now: now, reason: "the reporter asked to be forgotten") }
+            summary.unlinkedMessages = (try session.value("SELECT COUNT(*) FROM inbound_message WHERE sender_index = ?", index).int ?? 0)
+                + (try session.value("SELECT COUNT(*) FROM outbox WHERE recipient_index = ? AND purpose != 'alert'", index).int ?? 0)
+            summary.ussdSessions = try session.value("SELECT COUNT(*) FROM ussd_session WHERE phone_index = ?", index).int ?? 0
+            guard !dryRun else { return (summary, session.dialect) }
+            for number in reported.sorted() { try Self.anonymise(session, report: number, now: now, reason: "the reporter asked to be forgotten") }
             for number in companion {
-                guard var report = try Report.fetchOne(db, key: number) else { continue }
+                guard var report = try session.fetch(Report.self, key: number) else { continue }
                 report.parsed.companion.phone = nil
                 report.encodedParsed = nil
-                try report.update(db)
+                try session.update(report)
             }
-            try db.execute(sql: "DELETE FROM inbound_message WHERE sender_index = ? AND report_number IS NULL", arguments: [index])
-            try db.execute(sql: "UPDATE inbound_message SET body = NULL, sender = '', sender_index = NULL WHERE sender_index = ?", arguments: [index])
-            try db.execute(sql: "DELETE FROM outbox WHERE recipient_index = ? AND purpose != 'alert' AND state NOT IN ('queued', 'sending')", arguments: [index])
-            try db.execute(sql: "UPDATE outbox SET body = '', recipient = '', recipient_index = NULL WHERE recipient_index = ? AND purpose != 'alert'",
-                           arguments: [index])
-            try db.execute(sql: "DELETE FROM ussd_session WHERE phone_index = ?", arguments: [index])
-            try db.execute(sql: "DELETE FROM inbound_part WHERE sender_index = ?", arguments: [index])
-            return summary
+            try session.execute("DELETE FROM inbound_message WHERE sender_index = ? AND report_number IS NULL", index)
+            try session.execute("UPDATE inbound_message SET body = NULL, sender = '', sender_index = NULL WHERE sender_index = ?", index)
+            try session.execute("DELETE FROM outbox WHERE recipient_index = ? AND purpose != 'alert' AND state NOT IN ('queued', 'sending')", index)
+            try session.execute("UPDATE outbox SET body = '', recipient = '', recipient_index = NULL WHERE recipient_index = ? AND purpose != 'alert'",
+                                index)
+            try session.execute("DELETE FROM ussd_session WHERE phone_index = ?", index)
+            try session.execute("DELETE FROM inbound_part WHERE sender_index = ?", index)
+            return (summary, session.dialect)
         }
-        if !dryRun { try await checkpointTruncating() }
+        if !dryRun, dialect == .sqlite { try await checkpointTruncating() }
         return summary
     }
 
     /// A consistent online copy (`VACUUM INTO`), safe while the daemon writes; the target must not exist.
+    /// SQLite's alone (a file, written outside any transaction): a PostgreSQL database is backed up by the server's
+    /// own tools (`pg_dump`, `pg_basebackup`).
     public func backup(to path: String) async throws {
+        guard try await sqlRead({ $0.dialect }) == .sqlite else {
+            throw BackupError(message: "the database is PostgreSQL: back it up with pg_dump or pg_basebackup")
+        }
         guard !FileManager.default.fileExists(atPath: path) else {
             throw BackupError(message: "'\(path)' already exists: choose a new file name")
         }
@@ -227,7 +238,12 @@ extension AppDatabase {
         public var description: String { message }
     }
 
+    /// SQLite's `integrity_check` (`ok`, or what is wrong). PostgreSQL has no equivalent statement (its checks are
+    /// the `amcheck` extension and `pg_amcheck`): refused there rather than answered `ok`.
     public func integrityCheck() async throws -> String {
-        try await dbRead { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
+        try await sqlRead { session -> String in
+            guard session.dialect == .sqlite else { throw SQLError("no integrity check on PostgreSQL: use pg_amcheck") }
+            return try session.value("PRAGMA integrity_check").string ?? "no answer"
+        }
     }
 }

@@ -27,7 +27,9 @@ public struct StaffIdentity: Sendable, Equatable {
     public var seesReporterNumbers: Bool { role != .officer }
 }
 
-public struct APITokenRecord: Codable, Sendable, Equatable, FetchableRecord {
+public struct APITokenRecord: Codable, Sendable, Equatable, FetchableRecord, SQLRecord {
+    public static let tableName = "api_token"
+
     public var id: Int64
     public var name: String
     public var role: String
@@ -45,10 +47,33 @@ public struct APITokenRecord: Codable, Sendable, Equatable, FetchableRecord {
     }
 }
 
+extension APITokenRecord {
+    public init(sqlRow row: SQLRow) throws {
+        guard let id = row["id"].int64, let name = row["name"].string, let role = row["role"].string,
+              let createdAt = row["created_at"].date else {
+            throw SQLError("api_token \(row["id"].int64.map(String.init) ?? "?"): a required column is missing or unreadable")
+        }
+        self.init(id: id, name: name, role: role, officerID: row["officer_id"].string, createdAt: createdAt,
+                  revokedAt: row["revoked_at"].date, lastUsedAt: row["last_used_at"].date)
+    }
+
+    public init(row: Row) throws {
+        try self.init(sqlRow: SQLRow(row))
+    }
+
+    /// Without the hash, which the record never carries: a token is written by ``AppDatabase/insertToken(name:role:officerID:hash:now:)``.
+    public func sqlColumns() throws -> [(String, SQLValue)] {
+        [("id", id.sqlValue), ("name", name.sqlValue), ("role", role.sqlValue), ("officer_id", officerID.sqlValue),
+         ("created_at", createdAt.sqlValue), ("revoked_at", revokedAt.sqlValue), ("last_used_at", lastUsedAt.sqlValue)]
+    }
+}
+
 /// One line of the audit log: who (a staff name, a token's name, an officer id, or `anonymous`), in what role, did or
 /// tried what, on what. Never a child's detail: `target` is a report number or a staff or token name, `detail` a count,
 /// redacted filters or a reason.
-public struct AuditEntry: Codable, Sendable, Equatable, FetchableRecord {
+public struct AuditEntry: Codable, Sendable, Equatable, FetchableRecord, SQLRecord {
+    public static let tableName = "audit_log"
+
     public var id: Int64
     public var at: Date
     public var actor: String
@@ -56,6 +81,25 @@ public struct AuditEntry: Codable, Sendable, Equatable, FetchableRecord {
     public var action: String
     public var target: String?
     public var detail: String?
+}
+
+extension AuditEntry {
+    public init(sqlRow row: SQLRow) throws {
+        guard let id = row["id"].int64, let at = row["at"].date, let actor = row["actor"].string, let role = row["role"].string,
+              let action = row["action"].string else {
+            throw SQLError("audit_log \(row["id"].int64.map(String.init) ?? "?"): a required column is missing or unreadable")
+        }
+        self.init(id: id, at: at, actor: actor, role: role, action: action, target: row["target"].string, detail: row["detail"].string)
+    }
+
+    public init(row: Row) throws {
+        try self.init(sqlRow: SQLRow(row))
+    }
+
+    public func sqlColumns() throws -> [(String, SQLValue)] {
+        [("id", id.sqlValue), ("at", at.sqlValue), ("actor", actor.sqlValue), ("role", role.sqlValue), ("action", action.sqlValue),
+         ("target", target.sqlValue), ("detail", detail.sqlValue)]
+    }
 }
 
 /// Which audit entries to read, newest first.
@@ -107,57 +151,57 @@ public enum SignInThrottleKey {
 
 extension AppDatabase {
     public func insertToken(name: String, role: StaffIdentity.Role, officerID: String?, hash: String, now: Date) async throws -> Int64 {
-        try await dbWrite { db in
-            try db.execute(sql: "INSERT INTO api_token (name, role, officer_id, hash, created_at) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [name, role.rawValue, officerID, hash, now])
-            return db.lastInsertedRowID
+        try await sqlWrite { session in
+            guard let id = try session.value("INSERT INTO api_token (name, role, officer_id, hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                                             name, role.rawValue, officerID, hash, now).int64 else {
+                throw SQLError("the new api_token's id was not returned")
+            }
+            return id
         }
     }
 
     public func tokens() async throws -> [APITokenRecord] {
-        try await dbRead { db in
-            try APITokenRecord.fetchAll(db, sql: "SELECT id, name, role, officer_id, created_at, revoked_at, last_used_at FROM api_token ORDER BY id")
+        try await sqlRead { session in
+            try session.fetchAll(APITokenRecord.self, "SELECT id, name, role, officer_id, created_at, revoked_at, last_used_at FROM api_token ORDER BY id")
         }
     }
 
     /// Revokes a token by id or name; returns how many.
     public func revokeToken(_ idOrName: String, now: Date) async throws -> Int {
-        try await dbWrite { db in
-            try db.execute(sql: "UPDATE api_token SET revoked_at = ? WHERE revoked_at IS NULL AND (CAST(id AS TEXT) = ? OR name = ?)",
-                           arguments: [now, idOrName, idOrName])
-            return db.changesCount
+        try await sqlWrite { session in
+            try session.execute("UPDATE api_token SET revoked_at = ? WHERE revoked_at IS NULL AND (CAST(id AS TEXT) = ? OR name = ?)",
+                                now, idOrName, idOrName)
         }
     }
 
     /// The identity of the active token with this hash, recording its use: `last_used_at` is written only when the
     /// stored value is older than `touchInterval` (or missing, or ahead of `now`), so a busy token costs one write a minute.
     public func authenticate(tokenHash hash: String, now: Date, touchInterval: TimeInterval = 60) async throws -> StaffIdentity? {
-        let found: (identity: StaffIdentity, id: Int64, lastUsedAt: Date?)? = try await dbRead { db in
-            guard let row = try Row.fetchOne(db, sql: """
+        let found: (identity: StaffIdentity, id: Int64, lastUsedAt: Date?)? = try await sqlRead { session in
+            guard let row = try session.row("""
                 SELECT id, name, role, officer_id, last_used_at FROM api_token WHERE hash = ? AND revoked_at IS NULL
-                """, arguments: [hash]),
-                  let role = StaffIdentity.Role(rawValue: row["role"]) else { return nil }
-            return (StaffIdentity(name: row["name"], role: role, officerID: row["officer_id"]), row["id"], row["last_used_at"])
+                """, hash),
+                  let role = row["role"].decode(StaffIdentity.Role.self), let id = row["id"].int64, let name = row["name"].string else { return nil }
+            return (StaffIdentity(name: name, role: role, officerID: row["officer_id"].string), id, row["last_used_at"].date)
         }
         guard let found else { return nil }
         let stale = now.addingTimeInterval(-touchInterval)
         if found.lastUsedAt.map({ $0 <= stale || $0 > now }) ?? true {
-            try await dbWrite { db in
+            try await sqlWrite { session in
                 // Compared again inside the write: of concurrent requests, one writes.
-                try db.execute(sql: """
+                _ = try session.execute("""
                     UPDATE api_token SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ? OR last_used_at > ?)
-                    """, arguments: [now, found.id, stale, now])
+                    """, now, found.id, stale, now)
             }
         }
         return found.identity
     }
 
     public func identity(forTokenHash hash: String) async throws -> StaffIdentity? {
-        try await dbRead { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT name, role, officer_id FROM api_token WHERE hash = ? AND revoked_at IS NULL",
-                                             arguments: [hash]),
-                  let role = StaffIdentity.Role(rawValue: row["role"]) else { return nil }
-            return StaffIdentity(name: row["name"], role: role, officerID: row["officer_id"])
+        try await sqlRead { session in
+            guard let row = try session.row("SELECT name, role, officer_id FROM api_token WHERE hash = ? AND revoked_at IS NULL", hash),
+                  let role = row["role"].decode(StaffIdentity.Role.self), let name = row["name"].string else { return nil }
+            return StaffIdentity(name: name, role: role, officerID: row["officer_id"].string)
         }
     }
 
@@ -169,111 +213,113 @@ extension AppDatabase {
         public var disabledAt: Date?
 
         /// Nil for a role this version does not know.
-        init?(row: Row) {
-            guard let role = StaffIdentity.Role(rawValue: row["role"]) else { return nil }
-            id = row["id"]
-            identity = StaffIdentity(name: row["name"], role: role, officerID: row["officer_id"])
-            passwordHash = row["password_hash"]
-            disabledAt = row["disabled_at"]
+        init?(sqlRow row: SQLRow) throws {
+            guard let role = row["role"].decode(StaffIdentity.Role.self) else { return nil }
+            guard let id = row["id"].int64, let name = row["name"].string, let passwordHash = row["password_hash"].string else {
+                throw SQLError("staff_user \(row["id"].int64.map(String.init) ?? "?"): a required column is missing or unreadable")
+            }
+            self.id = id
+            identity = StaffIdentity(name: name, role: role, officerID: row["officer_id"].string)
+            self.passwordHash = passwordHash
+            disabledAt = row["disabled_at"].date
         }
     }
 
     public func insertUser(name: String, role: StaffIdentity.Role, officerID: String?, passwordHash: String, now: Date) async throws {
-        try await dbWrite { db in
-            try db.execute(sql: "INSERT INTO staff_user (name, role, officer_id, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [name, role.rawValue, officerID, passwordHash, now])
+        try await sqlWrite { session in
+            _ = try session.execute("INSERT INTO staff_user (name, role, officer_id, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+                                    name, role.rawValue, officerID, passwordHash, now)
         }
     }
 
     public func user(named name: String) async throws -> StaffUser? {
-        try await dbRead { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM staff_user WHERE name = ?", arguments: [name]).flatMap(StaffUser.init(row:))
+        try await sqlRead { session in
+            try session.row("SELECT * FROM staff_user WHERE name = ?", name).flatMap { try StaffUser(sqlRow: $0) }
         }
     }
 
+    /// Sorted here by the names' bytes, as SQLite's `ORDER BY name` does: PostgreSQL's would follow the database's
+    /// collation (in most locales case and punctuation only break ties), listing the same accounts in another order.
     public func users() async throws -> [StaffUser] {
-        try await dbRead { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM staff_user ORDER BY name").compactMap(StaffUser.init(row:))
+        try await sqlRead { session in
+            try session.rows("SELECT * FROM staff_user").compactMap { try StaffUser(sqlRow: $0) }
+                .sorted { $0.identity.name.utf8.lexicographicallyPrecedes($1.identity.name.utf8) }
         }
     }
 
     /// Clears the account's sign-in throttle (``SignInThrottleKey/account(_:)``); returns how many accounts have the name.
     public func unlockUser(name: String) async throws -> Int {
-        try await dbWrite { db in
-            try db.execute(sql: "DELETE FROM sign_in_throttle WHERE throttle_key = ?", arguments: [SignInThrottleKey.account(name)])
-            return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM staff_user WHERE name = ?", arguments: [name]) ?? 0
+        try await sqlWrite { session in
+            try session.execute("DELETE FROM sign_in_throttle WHERE throttle_key = ?", SignInThrottleKey.account(name))
+            return try session.value("SELECT COUNT(*) FROM staff_user WHERE name = ?", name).int ?? 0
         }
     }
 
     /// Disables (`disabled: true`, ending the account's sessions; an account already disabled keeps its date) or enables
     /// an account; returns how many accounts have the name.
     public func setUserDisabled(name: String, _ disabled: Bool, now: Date) async throws -> Int {
-        try await dbWrite { db in
+        try await sqlWrite { session in
             if disabled {
-                try db.execute(sql: "UPDATE staff_user SET disabled_at = COALESCE(disabled_at, ?) WHERE name = ?", arguments: [now, name])
-                let changed = db.changesCount
-                try Self.deleteSessions(db, userNamed: name)
+                let changed = try session.execute("UPDATE staff_user SET disabled_at = COALESCE(disabled_at, ?) WHERE name = ?", now, name)
+                try Self.deleteSessions(session, userNamed: name)
                 return changed
             }
-            try db.execute(sql: "UPDATE staff_user SET disabled_at = NULL WHERE name = ?", arguments: [name])
-            return db.changesCount
+            return try session.execute("UPDATE staff_user SET disabled_at = NULL WHERE name = ?", name)
         }
     }
 
     /// Deletes an account with its sessions and sign-in throttle; returns how many accounts were deleted.
     public func deleteUser(name: String) async throws -> Int {
-        try await dbWrite { db in
-            try Self.deleteSessions(db, userNamed: name)
-            try db.execute(sql: "DELETE FROM sign_in_throttle WHERE throttle_key = ?", arguments: [SignInThrottleKey.account(name)])
-            try db.execute(sql: "DELETE FROM staff_user WHERE name = ?", arguments: [name])
-            return db.changesCount
+        try await sqlWrite { session in
+            try Self.deleteSessions(session, userNamed: name)
+            try session.execute("DELETE FROM sign_in_throttle WHERE throttle_key = ?", SignInThrottleKey.account(name))
+            return try session.execute("DELETE FROM staff_user WHERE name = ?", name)
         }
     }
 
     /// Sets a new password: ends the account's sessions and clears its sign-in throttle; returns how many accounts changed.
     public func setPassword(name: String, passwordHash: String) async throws -> Int {
-        try await dbWrite { db in
-            try db.execute(sql: "UPDATE staff_user SET password_hash = ? WHERE name = ?", arguments: [passwordHash, name])
-            let changed = db.changesCount
-            try Self.deleteSessions(db, userNamed: name)
-            try db.execute(sql: "DELETE FROM sign_in_throttle WHERE throttle_key = ?", arguments: [SignInThrottleKey.account(name)])
+        try await sqlWrite { session in
+            let changed = try session.execute("UPDATE staff_user SET password_hash = ? WHERE name = ?", passwordHash, name)
+            try Self.deleteSessions(session, userNamed: name)
+            try session.execute("DELETE FROM sign_in_throttle WHERE throttle_key = ?", SignInThrottleKey.account(name))
             return changed
         }
     }
 
     /// Replaces the stored hash of the same password (a stronger cost after sign-in); sessions stay.
     public func rehashPassword(userID: Int64, from old: String, to new: String) async throws {
-        try await dbWrite { db in
+        try await sqlWrite { session in
             // Only if nobody changed the password meanwhile.
-            try db.execute(sql: "UPDATE staff_user SET password_hash = ? WHERE id = ? AND password_hash = ?", arguments: [new, userID, old])
+            _ = try session.execute("UPDATE staff_user SET password_hash = ? WHERE id = ? AND password_hash = ?", new, userID, old)
         }
     }
 
-    static func deleteSessions(_ db: Database, userNamed name: String) throws {
-        try db.execute(sql: "DELETE FROM web_session WHERE user_id IN (SELECT id FROM staff_user WHERE name = ?)", arguments: [name])
+    static func deleteSessions(_ session: any SQLSession, userNamed name: String) throws {
+        try session.execute("DELETE FROM web_session WHERE user_id IN (SELECT id FROM staff_user WHERE name = ?)", name)
     }
 
     /// A new sign-in session; sessions expired by `now` (the deployment's clock, not the machine's) go at the same time.
     public func createSession(userID: Int64, hash: String, csrf: String, expires: Date, now: Date) async throws {
-        try await dbWrite { db in
-            try db.execute(sql: "DELETE FROM web_session WHERE expires_at < ?", arguments: [now])
-            try db.execute(sql: "INSERT INTO web_session (hash, user_id, csrf, expires_at) VALUES (?, ?, ?, ?)",
-                           arguments: [hash, userID, csrf, expires])
+        try await sqlWrite { session in
+            try session.execute("DELETE FROM web_session WHERE expires_at < ?", now)
+            try session.execute("INSERT INTO web_session (hash, user_id, csrf, expires_at) VALUES (?, ?, ?, ?)", hash, userID, csrf, expires)
         }
     }
 
     public func session(hash: String, now: Date) async throws -> (StaffIdentity, csrf: String)? {
-        try await dbRead { db in
-            guard let row = try Row.fetchOne(db, sql: """
+        try await sqlRead { session in
+            guard let row = try session.row("""
                 SELECT u.name, u.role, u.officer_id, s.csrf FROM web_session s JOIN staff_user u ON u.id = s.user_id
                 WHERE s.hash = ? AND s.expires_at > ? AND u.disabled_at IS NULL
-                """, arguments: [hash, now]), let role = StaffIdentity.Role(rawValue: row["role"]) else { return nil }
-            return (StaffIdentity(name: row["name"], role: role, officerID: row["officer_id"]), row["csrf"])
+                """, hash, now), let role = row["role"].decode(StaffIdentity.Role.self),
+                  let name = row["name"].string, let csrf = row["csrf"].string else { return nil }
+            return (StaffIdentity(name: name, role: role, officerID: row["officer_id"].string), csrf)
         }
     }
 
     public func deleteSession(hash: String) async throws {
-        try await dbWrite { db in try db.execute(sql: "DELETE FROM web_session WHERE hash = ?", arguments: [hash]) }
+        try await sqlWrite { session in _ = try session.execute("DELETE FROM web_session WHERE hash = ?", hash) }
     }
 
     /// An entry in the audit log; `target` and `detail` never hold a child's detail, a phone number or free text.
@@ -285,17 +331,19 @@ extension AppDatabase {
     /// An entry for an actor that is no staff identity, such as `anonymous` for a failed sign-in.
     @discardableResult
     public func audit(actor: String, role: String, action: String, target: String?, detail: String?, now: Date) async throws -> Int64 {
-        try await dbWrite { db in
-            try db.execute(sql: "INSERT INTO audit_log (at, actor, role, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [now, actor, role, action, target, detail])
-            return db.lastInsertedRowID
+        try await sqlWrite { session in
+            guard let id = try session.value("INSERT INTO audit_log (at, actor, role, action, target, detail) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                                             now, actor, role, action, target, detail).int64 else {
+                throw SQLError("the new audit_log entry's id was not returned")
+            }
+            return id
         }
     }
 
     /// Completes an entry written before its outcome was known (a streamed export: its rows are counted at the end).
     public func completeAudit(_ id: Int64, detail: String) async throws {
-        try await dbWrite { db in
-            try db.execute(sql: "UPDATE audit_log SET detail = ? WHERE rowid = ?", arguments: [detail, id])
+        try await sqlWrite { session in
+            _ = try session.execute("UPDATE audit_log SET detail = ? WHERE id = ?", detail, id)
         }
     }
 
@@ -305,17 +353,17 @@ extension AppDatabase {
 
     /// The entries `query` asks for, newest first.
     public func auditLog(_ query: AuditQuery) async throws -> [AuditEntry] {
-        try await dbRead { db in
+        try await sqlRead { session in
             var conditions: [String] = []
-            var arguments: StatementArguments = []
-            if let since = query.since { conditions.append("at >= ?"); arguments += [since] }
-            if let until = query.until { conditions.append("at < ?"); arguments += [until] }
-            if let actor = query.actor { conditions.append("actor = ?"); arguments += [actor] }
-            if let action = query.action { conditions.append("action = ?"); arguments += [action] }
-            if let before = query.before { conditions.append("id < ?"); arguments += [before] }
+            var arguments: [SQLValue] = []
+            if let since = query.since { conditions.append("at >= ?"); arguments.append(since.sqlValue) }
+            if let until = query.until { conditions.append("at < ?"); arguments.append(until.sqlValue) }
+            if let actor = query.actor { conditions.append("actor = ?"); arguments.append(actor.sqlValue) }
+            if let action = query.action { conditions.append("action = ?"); arguments.append(action.sqlValue) }
+            if let before = query.before { conditions.append("id < ?"); arguments.append(before.sqlValue) }
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-            arguments += [max(query.limit, 0)]
-            return try AuditEntry.fetchAll(db, sql: "SELECT * FROM audit_log \(filter) ORDER BY id DESC LIMIT ?", arguments: arguments)
+            arguments.append(max(query.limit, 0).sqlValue)
+            return try session.rows("SELECT * FROM audit_log \(filter) ORDER BY id DESC LIMIT ?", arguments).map(AuditEntry.init(sqlRow:))
         }
     }
 
@@ -323,7 +371,7 @@ extension AppDatabase {
 
     /// The throttle records of `keys` (a key without failures to remember is absent).
     public func signInThrottles(_ keys: [String]) async throws -> [String: SignInThrottleRecord] {
-        try await dbRead { db in try Self.throttles(db, keys) }
+        try await sqlRead { session in try Self.throttles(session, keys) }
     }
 
     /// In one transaction: removes records whose last failure is older than `forgetBefore`, hands `update` the records
@@ -332,31 +380,34 @@ extension AppDatabase {
         _ keys: [String], forgetBefore: Date,
         _ update: @escaping @Sendable ([String: SignInThrottleRecord]) -> (records: [String: SignInThrottleRecord], outcome: Outcome)
     ) async throws -> Outcome {
-        try await dbWrite { db in
-            try db.execute(sql: """
+        try await sqlWrite { session in
+            try session.execute("""
                 DELETE FROM sign_in_throttle WHERE last_failure_at < ? AND (blocked_until IS NULL OR blocked_until < ?)
-                """, arguments: [forgetBefore, forgetBefore])
-            let (records, outcome) = update(try Self.throttles(db, keys))
+                """, forgetBefore, forgetBefore)
+            let (records, outcome) = update(try Self.throttles(session, keys))
             for key in keys {
                 if let record = records[key] {
-                    try db.execute(sql: """
+                    try session.execute("""
                         INSERT INTO sign_in_throttle (throttle_key, failures, last_failure_at, blocked_until) VALUES (?, ?, ?, ?)
                         ON CONFLICT(throttle_key) DO UPDATE SET failures = excluded.failures, last_failure_at = excluded.last_failure_at,
                             blocked_until = excluded.blocked_until
-                        """, arguments: [key, record.failures, record.lastFailureAt, record.blockedUntil])
+                        """, key, record.failures, record.lastFailureAt, record.blockedUntil)
                 } else {
-                    try db.execute(sql: "DELETE FROM sign_in_throttle WHERE throttle_key = ?", arguments: [key])
+                    try session.execute("DELETE FROM sign_in_throttle WHERE throttle_key = ?", key)
                 }
             }
             return outcome
         }
     }
 
-    static func throttles(_ db: Database, _ keys: [String]) throws -> [String: SignInThrottleRecord] {
+    static func throttles(_ session: any SQLSession, _ keys: [String]) throws -> [String: SignInThrottleRecord] {
         var records: [String: SignInThrottleRecord] = [:]
         for key in Set(keys) {
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM sign_in_throttle WHERE throttle_key = ?", arguments: [key]) else { continue }
-            records[key] = SignInThrottleRecord(failures: row["failures"], lastFailureAt: row["last_failure_at"], blockedUntil: row["blocked_until"])
+            guard let row = try session.row("SELECT * FROM sign_in_throttle WHERE throttle_key = ?", key) else { continue }
+            guard let failures = row["failures"].int, let lastFailureAt = row["last_failure_at"].date else {
+                throw SQLError("sign_in_throttle \(key): a required column is missing or unreadable")
+            }
+            records[key] = SignInThrottleRecord(failures: failures, lastFailureAt: lastFailureAt, blockedUntil: row["blocked_until"].date)
         }
         return records
     }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TiplineCore
 
 /// What happened to the reports received in a period, for the managers' monthly numbers: counted by the database
@@ -112,13 +111,15 @@ extension AppDatabase {
     /// `area` (a commune or a province code) and its caller's patch (`scopeAreas`, `scopeProvinces`), as for the log.
     /// Its other filters are not used.
     public func statistics(since: Date, until: Date, scope: ReportFilter = ReportFilter()) async throws -> Statistics {
-        try await dbRead { db in
+        try await sqlRead { session in
             let (condition, arguments) = Self.statisticsCondition(since: since, until: until, scope: scope)
+            // Counted by the database (a year may be a million reports). Grouped by position, not by the alias:
+            // PostgreSQL reads a GROUP BY name as a column of `report` first, should the table ever have one so named.
             func counts(_ expression: String, extra: String = "") throws -> [Statistics.Count] {
-                let rows = try Row.fetchAll(db, sql: """
-                    SELECT \(expression) AS value, COUNT(*) AS n FROM report WHERE \(condition) \(extra) GROUP BY value
-                    """, arguments: arguments)
-                return rows.map { Statistics.Count(value: $0["value"] as String?, count: $0["n"] as Int) }
+                let rows = try session.rows("""
+                    SELECT \(expression) AS value, COUNT(*) AS n FROM report WHERE \(condition) \(extra) GROUP BY 1
+                    """, arguments)
+                return rows.map { Statistics.Count(value: $0["value"].string, count: $0["n"].int ?? 0) }
             }
             func mostFirst(_ counts: [Statistics.Count]) -> [Statistics.Count] {
                 counts.sorted { $0.count != $1.count ? $0.count > $1.count : ($0.value ?? "\u{10FFFF}") < ($1.value ?? "\u{10FFFF}") }
@@ -129,10 +130,10 @@ extension AppDatabase {
                 return listed + mostFirst(found.filter { !values.contains($0.value) })
             }
 
-            let reports = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM report WHERE \(condition)", arguments: arguments) ?? 0
+            let reports = try session.rows("SELECT COUNT(*) FROM report WHERE \(condition)", arguments).first?[0].int ?? 0
             let channels = fixed(try counts("report.via"), ["sms", "ussd"])
             let kinds = fixed(try counts("report.kind"), ["tip", "alert", "unknown"])
-            let urgency = fixed(try counts("CASE WHEN report.urgent THEN 'urgent' ELSE 'normal' END"), ["urgent", "normal"])
+            let urgency = fixed(try counts("CASE WHEN report.urgent = 1 THEN 'urgent' ELSE 'normal' END"), ["urgent", "normal"])
             let provinces = mostFirst(try counts("report.province_code"))
             let communes = mostFirst(try counts("report.area_code"))
             let destinations = mostFirst(try counts("report.destination_code"))
@@ -143,23 +144,23 @@ extension AppDatabase {
                      WHEN report.child_age < 14 THEN '12_13' WHEN report.child_age < 16 THEN '14_15'
                      WHEN report.child_age < 18 THEN '16_17' ELSE '18_plus' END
                 """
-            let childRows = try Row.fetchAll(db, sql: """
+            let childRows = try session.rows("""
                 SELECT \(band) AS band, COALESCE(report.child_sex, 'unknown') AS sex, COUNT(*) AS n FROM report
-                WHERE \(condition) GROUP BY band, sex
-                """, arguments: arguments)
+                WHERE \(condition) GROUP BY 1, 2
+                """, arguments)
             for ageBand in Statistics.AgeBand.allCases {
                 for sex in Statistics.sexes {
-                    let count = childRows.filter { ($0["band"] as String?) == ageBand.rawValue && ($0["sex"] as String? ?? "unknown") == sex }
-                        .reduce(0) { $0 + ($1["n"] as Int) }
+                    let count = childRows.filter { $0["band"].string == ageBand.rawValue && ($0["sex"].string ?? "unknown") == sex }
+                        .reduce(0) { $0 + ($1["n"].int ?? 0) }
                     children.append(Statistics.ChildCount(ageBand: ageBand, sex: sex, count: count))
                 }
             }
             // A sex the parse does not know (none today) still counts, as unknown.
-            let otherSexes = childRows.filter { !Statistics.sexes.contains($0["sex"] as String? ?? "unknown") }
+            let otherSexes = childRows.filter { !Statistics.sexes.contains($0["sex"].string ?? "unknown") }
             for row in otherSexes {
-                let rowBand = row["band"] as String?
+                let rowBand = row["band"].string
                 if let index = children.firstIndex(where: { $0.ageBand.rawValue == rowBand && $0.sex == "unknown" }) {
-                    children[index].count += row["n"] as Int
+                    children[index].count += row["n"].int ?? 0
                 }
             }
 
@@ -169,23 +170,23 @@ extension AppDatabase {
             let closed = outcomeCounts.reduce(0) { $0 + $1.count }
 
             // Durations: fetched per report (a month is a few hundred rows), summarised here.
-            let acknowledged = try Row.fetchAll(db, sql: """
+            let acknowledged = try session.rows("""
                 SELECT report.area_code AS area, report.received_at AS received,
                        COALESCE((SELECT MIN(e.at) FROM report_event e WHERE e.report_number = report.number AND e.kind = 'acknowledged'),
                                 report.acknowledged_at) AS at
                 FROM report WHERE \(condition)
-                """, arguments: arguments)
-            let closes = try Row.fetchAll(db, sql: """
+                """, arguments)
+            let closes = try session.rows("""
                 SELECT report.area_code AS area, report.received_at AS received, report.closed_at AS at
                 FROM report WHERE \(condition) \(closedCondition) AND report.closed_at IS NOT NULL
-                """, arguments: arguments)
+                """, arguments)
 
-            let escalationRows = try Row.fetchAll(db, sql: """
+            let escalationRows = try session.rows("""
                 SELECT e.kind AS value, COUNT(DISTINCT e.report_number) AS n
                 FROM report_event e JOIN report ON report.number = e.report_number
                 WHERE \(condition) AND e.kind IN ('escalated', 'call_now') GROUP BY e.kind
-                """, arguments: arguments)
-            let escalations = fixed(escalationRows.map { Statistics.Count(value: $0["value"] as String?, count: $0["n"] as Int) },
+                """, arguments)
+            let escalations = fixed(escalationRows.map { Statistics.Count(value: $0["value"].string, count: $0["n"].int ?? 0) },
                                     ["escalated", "call_now"])
 
             return Statistics(
@@ -199,17 +200,18 @@ extension AppDatabase {
 
     /// The reports of the period within the scope, as SQL over `report` (its columns qualified, so it also serves
     /// a join with the timeline).
-    static func statisticsCondition(since: Date, until: Date, scope: ReportFilter) -> (String, StatementArguments) {
+    static func statisticsCondition(since: Date, until: Date, scope: ReportFilter) -> (String, [SQLValue]) {
         var conditions = ["report.kind != 'command'", "report.received_at >= ?", "report.received_at < ?"]
-        var arguments: StatementArguments = [since, until]
+        var arguments: [SQLValue] = [since.sqlValue, until.sqlValue]
         if let area = scope.area {
             conditions.append("(report.area_code = ? OR report.province_code = ?)")
-            arguments += [area, area]
+            arguments += [area.sqlValue, area.sqlValue]
         }
         if let areas = scope.scopeAreas {
+            // An empty list is a condition that is false (PostgreSQL takes neither `IN ()` nor `0` as one).
             func list(_ column: String, _ values: Set<String>) -> String {
-                guard !values.isEmpty else { return "0" }
-                arguments += StatementArguments(values.sorted())
+                guard !values.isEmpty else { return "1 = 0" }
+                arguments += values.sorted().map(\.sqlValue)
                 return "\(column) IN (" + Array(repeating: "?", count: values.count).joined(separator: ", ") + ")"
             }
             let byArea = list("report.area_code", areas)
@@ -220,14 +222,14 @@ extension AppDatabase {
     }
 
     /// Rows of `area`, `received`, `at` (nil: the step not reached) to the durations of all and per commune.
-    static func durationTable(_ rows: [Row]) -> Statistics.DurationTable {
+    static func durationTable(_ rows: [SQLRow]) -> Statistics.DurationTable {
         var all: [TimeInterval] = []
         var byArea: [String?: [TimeInterval]] = [:]
         for row in rows {
-            guard let received = row["received"] as Date?, let at = row["at"] as Date? else { continue }
+            guard let received = row["received"].date, let at = row["at"].date else { continue }
             let duration = max(0, at.timeIntervalSince(received))
             all.append(duration)
-            byArea[row["area"] as String?, default: []].append(duration)
+            byArea[row["area"].string, default: []].append(duration)
         }
         func durations(_ area: String?, _ values: [TimeInterval]) -> Statistics.Durations? {
             Statistics.summary(values).map { Statistics.Durations(area: area, count: values.count, median: $0.median, p90: $0.p90) }

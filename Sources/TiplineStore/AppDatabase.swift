@@ -2,19 +2,53 @@ import Foundation
 import GRDB
 import TiplineCore
 
-/// The one entry point to tipline's SQLite database: owns the writer and the schema's migrations.
+/// The one entry point to tipline's database — an embedded SQLite file, or PostgreSQL for several instances
+/// (issue 16) — and owner of the schema's migrations.
 ///
-/// Opened on a file as a `DatabasePool` in WAL mode, with `synchronous = FULL` so that a message acknowledged to a
-/// provider survives a power cut; tests open an empty database the same way in a temporary folder.
+/// SQLite is opened on a file as a `DatabasePool` in WAL mode, with `synchronous = FULL` so that a message
+/// acknowledged to a provider survives a power cut; tests open an empty database the same way in a temporary folder.
+/// The store's statements run on either through ``SQLSession`` (`sqlRead`, `sqlWrite`); callers do not know which.
 public struct AppDatabase: Sendable {
-    public let writer: any DatabaseWriter
+    enum Backend: Sendable {
+        case sqlite(any DatabaseWriter)
+        case postgres(PostgresBackend)
+    }
+
+    let backend: Backend
     /// Seals personal values before they are written and opens them when read (``FieldCipher``).
     public let cipher: FieldCipher
 
     public init(_ writer: any DatabaseWriter, cipher: FieldCipher = .plaintext) throws {
-        self.writer = writer
+        self.backend = .sqlite(writer)
         self.cipher = cipher
         try Self.migrator.migrate(writer)
+    }
+
+    private init(postgres: PostgresBackend, cipher: FieldCipher) {
+        self.backend = .postgres(postgres)
+        self.cipher = cipher
+    }
+
+    /// Connects to a PostgreSQL database and brings its schema up to date (once for the whole cluster).
+    public static func open(postgres location: PostgresLocation, cipher: FieldCipher = .plaintext) async throws -> AppDatabase {
+        let backend = PostgresBackend(location)
+        try await backend.migrate()
+        return AppDatabase(postgres: backend, cipher: cipher)
+    }
+
+    /// Which database this is.
+    public var dialect: SQLDialect {
+        switch backend {
+        case .sqlite: .sqlite
+        case .postgres: .postgresql
+        }
+    }
+
+    /// The SQLite database, for SQLite-only maintenance and tests. A PostgreSQL deployment has none: reaching for it
+    /// there is a programming error.
+    public var writer: any DatabaseWriter {
+        guard case .sqlite(let writer) = backend else { preconditionFailure("a PostgreSQL database has no SQLite writer") }
+        return writer
     }
 
     /// A read with this database's cipher bound (records open their sealed columns). For the store, tools and tests:
@@ -31,12 +65,33 @@ public struct AppDatabase: Sendable {
     /// A read on whichever backend this database is (``SQLSession``), with the cipher bound: what the store's code is
     /// written against (issue 16: every statement once, for SQLite and PostgreSQL).
     func sqlRead<T: Sendable>(_ work: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
-        try await reader.read { [cipher] db in try cipher.bind { try work(SQLiteSession(db)) } }
+        switch backend {
+        case .sqlite(let writer): try await writer.read { [cipher] db in try cipher.bind { try work(SQLiteSession(db)) } }
+        case .postgres(let postgres): try await postgres.read { [cipher] session in try cipher.bind { try work(session) } }
+        }
     }
 
-    /// A write transaction on whichever backend this database is, with the cipher bound.
+    /// A write transaction on whichever backend this database is, with the cipher bound (SQLite: `BEGIN IMMEDIATE`;
+    /// PostgreSQL: serialized with every instance's writes).
     func sqlWrite<T: Sendable>(_ work: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
-        try await writer.write { [cipher] db in try cipher.bind { try work(SQLiteSession(db)) } }
+        switch backend {
+        case .sqlite(let writer):
+            try await writer.writeWithoutTransaction { [cipher] db in
+                var value: T?
+                try db.inTransaction(.immediate) {
+                    value = try cipher.bind { try work(SQLiteSession(db)) }
+                    return .commit
+                }
+                return value!
+            }
+        case .postgres(let postgres):
+            try await postgres.write { [cipher] session in try cipher.bind { try work(session) } }
+        }
+    }
+
+    /// Closes a PostgreSQL database's connections (SQLite closes with its last reference).
+    public func close() async {
+        if case .postgres(let postgres) = backend { await postgres.close() }
     }
 
     func dbWriteWithoutTransaction<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {

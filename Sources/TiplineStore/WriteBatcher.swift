@@ -17,7 +17,7 @@ public final class WriteBatcher: Sendable {
     }
 
     private struct Job: Sendable {
-        let run: @Sendable (Database) -> Void
+        let run: @Sendable (any SQLSession) -> Void
         let finish: @Sendable ((any Error)?) -> Void
     }
 
@@ -31,21 +31,21 @@ public final class WriteBatcher: Sendable {
         let box = ResultBox<T>()
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let job = Job(
-                run: { db in
+                run: { session in
                     // A savepoint of our own on cached statements (GRDB's inSavepoint compiles its SQL each time).
                     do {
-                        try db.cachedStatement(sql: "SAVEPOINT intake").execute()
+                        try session.execute("SAVEPOINT intake")
                     } catch {
                         box.set(.failure(error))
                         return
                     }
                     do {
-                        let value = try work(CaseStore(db))
-                        try db.cachedStatement(sql: "RELEASE SAVEPOINT intake").execute()
+                        let value = try work(CaseStore(session))
+                        try session.execute("RELEASE SAVEPOINT intake")
                         box.set(.success(value))
                     } catch {
-                        try? db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT intake").execute()
-                        try? db.cachedStatement(sql: "RELEASE SAVEPOINT intake").execute()
+                        _ = try? session.execute("ROLLBACK TO SAVEPOINT intake")
+                        _ = try? session.execute("RELEASE SAVEPOINT intake")
                         box.set(.failure(error))
                     }
                 },
@@ -84,11 +84,8 @@ public final class WriteBatcher: Sendable {
             }
             if jobs.isEmpty { return }
             do {
-                try await database.dbWriteWithoutTransaction { db in
-                    try db.inTransaction(.immediate) {
-                        for job in jobs { job.run(db) }
-                        return .commit
-                    }
+                try await database.sqlWrite { session in
+                    for job in jobs { job.run(session) }
                 }
                 for job in jobs { job.finish(nil) }
             } catch {

@@ -37,7 +37,7 @@ struct Audit: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let database = try deployment.settings.openDatabase()
+        let database = try await deployment.settings.openDatabase()
         let entries = try await database.auditLog(AuditQuery(since: start, actor: actor, action: action, limit: limit))
         let formatter = ISO8601DateFormatter()
         formatter.timeZone = deployment.settings.timeZone

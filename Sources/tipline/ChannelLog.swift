@@ -31,7 +31,7 @@ struct ChannelLog: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let database = try deployment.settings.openDatabase()
+        let database = try await deployment.settings.openDatabase()
         let entries = try await database.channelLog(channel: channel, since: start, limit: limit)
         let formatter = ISO8601DateFormatter()
         formatter.timeZone = deployment.settings.timeZone

@@ -45,7 +45,7 @@ struct Rekey: AsyncParsableCommand {
             FileHandle.standardError.write(Data("tipline: encryption is off in \(deployment.settings.configPath): nothing to rekey\n".utf8))
             throw ExitCode(78)
         }
-        let database = try deployment.settings.openDatabase()
+        let database = try await deployment.settings.openDatabase()
         let summary = try await database.rekey()
         print("rekeyed under '\(deployment.settings.cipher.current ?? "")': \(summary)")
     }

@@ -30,7 +30,7 @@ struct Log: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let database = try settings.openDatabase()
+        let database = try await settings.openDatabase()
         let reports = try await database.reports(filter)
         if json {
             for line in try ReportLog.jsonLines(reports) { print(line) }
@@ -49,7 +49,7 @@ struct Show: AsyncParsableCommand {
 
     func run() async throws {
         let deployment = try options.loadDeployment()
-        let database = try deployment.settings.openDatabase()
+        let database = try await deployment.settings.openDatabase()
         guard let report = try await database.report(number: number) else {
             FileHandle.standardError.write(Data("tipline: no report \(number)\n".utf8))
             throw ExitCode(1)

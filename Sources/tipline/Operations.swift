@@ -14,7 +14,7 @@ struct Purge: AsyncParsableCommand {
 
     func run() async throws {
         let deployment = try options.loadDeployment()
-        let database = try deployment.settings.openDatabase()
+        let database = try await deployment.settings.openDatabase()
         let now = Date()
         let summary = try await database.purge(deployment.settings.retention, now: now, dryRun: dryRun)
         print((dryRun ? "would purge: " : "purged: ") + summary.description)
@@ -39,7 +39,7 @@ struct Erase: AsyncParsableCommand {
 
     func run() async throws {
         let deployment = try options.loadDeployment()
-        let database = try deployment.settings.openDatabase()
+        let database = try await deployment.settings.openDatabase()
         let now = Date()
         let summary: PurgeSummary
         let target: String
@@ -110,7 +110,7 @@ struct Backup: AsyncParsableCommand {
 
     func run() async throws {
         let deployment = try options.loadDeployment()
-        let database = try deployment.settings.openDatabase()
+        let database = try await deployment.settings.openDatabase()
         do {
             try await database.backup(to: path)
         } catch {

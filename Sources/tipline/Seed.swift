@@ -37,7 +37,7 @@ struct Seed: AsyncParsableCommand {
     func run() async throws {
         let deployment = try options.loadDeployment()
         if let refusal = deployment.settings.seedingRefusal { throw ValidationError(refusal) }
-        let database = try deployment.settings.openDatabase()
+        let database = try await deployment.settings.openDatabase()
         let now = Date()
         if queued > 0 {
             let channel = deployment.settings.outboundChannel

@@ -35,14 +35,14 @@ struct Serve: AsyncParsableCommand {
         }
         let runtime: TiplineRuntime
         do {
-            runtime = try TiplineRuntime.make(deployment: deployment, logger: logger)
+            runtime = try await TiplineRuntime.make(deployment: deployment, logger: logger)
         } catch {
-            logger.critical("cannot open the database", metadata: ["path": "\(deployment.settings.databasePath)", "error": "\(error)"])
+            logger.critical("cannot open the database", metadata: ["path": "\(deployment.settings.databaseDescription)", "error": "\(error)"])
             throw ExitCode(74) // EX_IOERR
         }
         let settings = deployment.settings
         logger.info("tipline starting", metadata: [
-            "listen": "\(settings.host):\(settings.port)", "database": "\(settings.databasePath)",
+            "listen": "\(settings.host):\(settings.port)", "database": "\(settings.databaseDescription)",
             "channels": "\(settings.channels.keys.sorted().joined(separator: ","))",
         ])
         for name in settings.channels.keys.sorted() {

@@ -30,7 +30,7 @@ struct Token: AsyncParsableCommand {
                     throw ValidationError("--officer must name an officer id of the roster for the officer role")
                 }
             }
-            let database = try deployment.settings.openDatabase()
+            let database = try await deployment.settings.openDatabase()
             let token = StaffAuth.newToken()
             let id = try await database.insertToken(name: name, role: role, officerID: officer, hash: StaffAuth.hash(token: token), now: Date())
             print(token)
@@ -43,7 +43,7 @@ struct Token: AsyncParsableCommand {
         @OptionGroup var options: CommonOptions
         func run() async throws {
             let deployment = try options.loadDeployment()
-            let database = try deployment.settings.openDatabase()
+            let database = try await deployment.settings.openDatabase()
             let formatter = ISO8601DateFormatter()
             print("id  name                      role     officer              created               last used             state")
             for token in try await database.tokens() {
@@ -64,7 +64,7 @@ struct Token: AsyncParsableCommand {
         @Argument(help: "The token's id or name.") var token: String
         func run() async throws {
             let deployment = try options.loadDeployment()
-            let database = try deployment.settings.openDatabase()
+            let database = try await deployment.settings.openDatabase()
             let count = try await database.revokeToken(token, now: Date())
             guard count > 0 else {
                 FileHandle.standardError.write(Data("tipline: no active token with id or name '\(token)'\n".utf8))
@@ -104,8 +104,8 @@ struct User: AsyncParsableCommand {
     }
 
     /// The database of the deployment `options` names.
-    static func database(_ options: CommonOptions) throws -> AppDatabase {
-        try options.loadDeployment().settings.openDatabase()
+    static func database(_ options: CommonOptions) async throws -> AppDatabase {
+        try await options.loadDeployment().settings.openDatabase()
     }
 
     struct Create: AsyncParsableCommand {
@@ -122,7 +122,7 @@ struct User: AsyncParsableCommand {
                 throw ValidationError("--officer must name an officer id of the roster for the officer role")
             }
             let password = try User.readPassword(for: name)
-            let database = try deployment.settings.openDatabase()
+            let database = try await deployment.settings.openDatabase()
             do {
                 try await database.insertUser(name: name, role: role, officerID: officer, passwordHash: try StaffAuth.hash(password: password), now: Date())
             } catch {
@@ -137,7 +137,7 @@ struct User: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List accounts, with those disabled or with failed sign-ins.")
         @OptionGroup var options: CommonOptions
         func run() async throws {
-            let database = try User.database(options)
+            let database = try await User.database(options)
             let users = try await database.users()
             let throttles = try await database.signInThrottles(users.map { SignInThrottleKey.account($0.identity.name) })
             for user in users {
@@ -167,7 +167,7 @@ struct User: AsyncParsableCommand {
         @OptionGroup var options: CommonOptions
         @Argument var name: String
         func run() async throws {
-            let database = try User.database(options)
+            let database = try await User.database(options)
             guard try await database.user(named: name) != nil else { throw ValidationError("no user named '\(name)'") }
             _ = try await database.setUserDisabled(name: name, true, now: Date())
             try await database.audit(User.operatorIdentity, action: "user_disable", target: name, now: Date())
@@ -180,7 +180,7 @@ struct User: AsyncParsableCommand {
         @OptionGroup var options: CommonOptions
         @Argument var name: String
         func run() async throws {
-            let database = try User.database(options)
+            let database = try await User.database(options)
             guard try await database.user(named: name) != nil else { throw ValidationError("no user named '\(name)'") }
             _ = try await database.setUserDisabled(name: name, false, now: Date())
             try await database.audit(User.operatorIdentity, action: "user_enable", target: name, now: Date())
@@ -193,7 +193,7 @@ struct User: AsyncParsableCommand {
         @OptionGroup var options: CommonOptions
         @Argument var name: String
         func run() async throws {
-            let database = try User.database(options)
+            let database = try await User.database(options)
             guard try await database.deleteUser(name: name) > 0 else { throw ValidationError("no user named '\(name)'") }
             try await database.audit(User.operatorIdentity, action: "user_delete", target: name, now: Date())
             print("deleted \(name)")
@@ -206,7 +206,7 @@ struct User: AsyncParsableCommand {
         @OptionGroup var options: CommonOptions
         @Argument var name: String
         func run() async throws {
-            let database = try User.database(options)
+            let database = try await User.database(options)
             guard try await database.user(named: name) != nil else { throw ValidationError("no user named '\(name)'") }
             let hash = try StaffAuth.hash(password: try User.readPassword(for: name))
             guard try await database.setPassword(name: name, passwordHash: hash) > 0 else { throw ValidationError("no user named '\(name)'") }

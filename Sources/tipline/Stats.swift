@@ -28,7 +28,7 @@ struct Stats: AsyncParsableCommand {
 
     func run() async throws {
         let deployment = try options.loadDeployment()
-        let database = try deployment.settings.openDatabase()
+        let database = try await deployment.settings.openDatabase()
         print(try await Self.output(query: query, csv: csv, json: json, database: database, deployment: deployment, now: Date()),
               terminator: "")
     }

@@ -16,7 +16,7 @@ struct BrowserTests {
         try await runFakeTwilio(fake) { providerPort in
             let deployment = try TestDeployment(providerPort: providerPort)
             defer { deployment.remove() }
-            let runtime = try deployment.runtime()
+            let runtime = try await deployment.runtime()
             try await runtime.database.insertUser(name: "desk-a", role: .hotline, officerID: nil,
                                                   passwordHash: try StaffAuth.hash(password: "a long test password", cost: .testing), now: Date())
             try await runTipline(runtime) { port in

@@ -96,7 +96,7 @@ struct ConversationTests {
               concat_wait_seconds: 1
             """, environment: ["TIPLINE_CHANNEL_VONAGE_API_KEY": "vonage-key", "TIPLINE_CHANNEL_VONAGE_API_SECRET": "vonage-secret"])
             defer { deployment.remove() }
-            let runtime = try deployment.runtime()
+            let runtime = try await deployment.runtime()
             try await runTipline(runtime) { port in
                 let query = FormBody.encode([("msisdn", "84900000321"), ("to", "84900000003"), ("messageId", "0C01"),
                                              ("text", "TRE Hoa 15t nu xa Lung Cu"), ("concat", "true"), ("concat-ref", "9"),

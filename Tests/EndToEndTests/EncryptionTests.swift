@@ -144,7 +144,7 @@ struct RestoreTests {
         let newer = deployment.folder.appendingPathComponent("newer.sqlite").path
         let damaged = deployment.folder.appendingPathComponent("damaged.sqlite").path
         do {
-            let database = try deployment.runtime().database
+            let database = try await deployment.runtime().database
             _ = try await database.write { store in
                 var report = Report(parsed: ParsedMessageFixture.tip, channel: "sms", reporter: "+84900000901", text: "TRE Lan", receivedAt: Date())
                 try store.insert(&report)
@@ -162,8 +162,8 @@ struct RestoreTests {
         #expect(refusedDamaged != 0 && damagedText.contains("restore refused"), "\(damagedText)")
         let (status, text) = try Self.tipline(["restore", backup], deployment: deployment)
         #expect(status == 0, "\(text)")
-        let restored = try AppDatabase.open(path: try deployment.runtime().deployment.current.settings.databasePath,
-                                            cipher: try deployment.runtime().deployment.current.settings.cipher)
+        let restored = try AppDatabase.open(path: try await deployment.runtime().deployment.current.settings.databasePath,
+                                            cipher: try await deployment.runtime().deployment.current.settings.cipher)
         #expect(try await restored.report(number: 1001)?.reporter == "+84900000901")
     }
 }

@@ -46,7 +46,7 @@ struct HotlineAPITests {
         try await runFakeTwilio(fake) { providerPort in
             let deployment = try TestDeployment(providerPort: providerPort)
             defer { deployment.remove() }
-            let runtime = try deployment.runtime()
+            let runtime = try await deployment.runtime()
             let hotline = StaffAuth.newToken(), officer = StaffAuth.newToken(), admin = StaffAuth.newToken()
             _ = try await runtime.database.insertToken(name: "Desk A", role: .hotline, officerID: nil, hash: StaffAuth.hash(token: hotline), now: Date())
             _ = try await runtime.database.insertToken(name: "Lung Cu police", role: .officer, officerID: "lungcu-police",

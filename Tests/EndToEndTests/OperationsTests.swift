@@ -58,7 +58,7 @@ struct OperationsTests {
         try await runFakeTwilio(fake) { providerPort in
             let deployment = try TestDeployment(providerPort: providerPort)
             defer { deployment.remove() }
-            let runtime = try deployment.runtime()
+            let runtime = try await deployment.runtime()
             let answered = Collected()
             let client = self.client
             let inFlight = try await runTipline(runtime) { port -> Task<Void, Never> in
@@ -97,7 +97,7 @@ struct OperationsTests {
         try await runFakeTwilio(fake) { providerPort in
             let deployment = try TestDeployment(providerPort: providerPort)
             defer { deployment.remove() }
-            let runtime = try deployment.runtime()
+            let runtime = try await deployment.runtime()
             let backup = deployment.folder.appendingPathComponent("backup/tipline-backup.sqlite").path
             try await runTipline(runtime) { port in
                 let client = self.client

@@ -38,7 +38,7 @@ struct PrivacyTests {
         try await runFakeProviders(fake) { providerPort in
             let deployment = try TestDeployment(providerPort: providerPort)
             defer { deployment.remove() }
-            let runtime = try TiplineRuntime.make(deployment: try deployment.load(), logger: logs.logger)
+            let runtime = try await TiplineRuntime.make(deployment: try deployment.load(), logger: logs.logger)
             try await runTipline(runtime) { port in
                 fake.script([.status(400, #"{"code": 21211, "message": "The 'To' number +84900000701 is not a valid phone number."}"#)])
                 let texts = ["TRE Giang Thi Mai 13t nu xa Lung Cu di Trung Quoc voi chu Tuan 0912345678", "NHAN 1001", "KHAN be gai xa Meo Vac"]

@@ -52,7 +52,7 @@ struct ProductionConfigTests {
         #expect(deployment.settings.confirmOfficerNumbers)
         var logger = Logger(label: "production")
         logger.logLevel = .error
-        let runtime = try TiplineRuntime.make(deployment: deployment, logger: logger)
+        let runtime = try await TiplineRuntime.make(deployment: deployment, logger: logger)
         let routes = buildRouter(runtime, templates: try await WebController.loadLibrary()).routes
         #expect(!routes.contains { $0.path.description.hasPrefix("/simulator") }, "no training route is registered")
         #expect(!routes.contains { $0.path.description.hasPrefix("/phone") }, "no phone page")

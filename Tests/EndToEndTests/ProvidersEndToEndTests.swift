@@ -43,7 +43,7 @@ struct ProvidersEndToEndTests {
         try await runFakeProviders(fake) { providerPort in
             let deployment = try providersDeployment(providerPort)
             defer { deployment.remove() }
-            let runtime = try deployment.runtime()
+            let runtime = try await deployment.runtime()
             try await runTipline(runtime) { port in try await body(fake, runtime, port) }
         }
     }
@@ -139,7 +139,7 @@ struct ProvidersEndToEndTests {
         // Connection refused: retried up to max_attempts (5 in the test deployment), then undeliverable.
         let deployment = try TestDeployment(providerPort: try TestPorts.unused())
         defer { deployment.remove() }
-        let runtime = try deployment.runtime()
+        let runtime = try await deployment.runtime()
         try await runTipline(runtime) { port in
             _ = try await postSMS(client, port: port, sid: "SM-f3", from: "+84900000223", body: "HD")
             let messages = try await waitForOutbox(runtime.database) { $0.allSatisfy { $0.state == .undeliverable } }
@@ -157,7 +157,7 @@ struct ProvidersEndToEndTests {
         try await runFakeProviders(fake) { providerPort in
             let deployment = try TestDeployment(providerPort: providerPort, sendTimeout: 1)
             defer { deployment.remove() }
-            let runtime = try deployment.runtime()
+            let runtime = try await deployment.runtime()
             try await runTipline(runtime) { port in
                 fake.script([.delay(.seconds(3))])
                 _ = try await postSMS(client, port: port, sid: "SM-t1", from: "+84900000231", body: "HD")
@@ -176,7 +176,7 @@ struct ProvidersEndToEndTests {
         try await runFakeProviders(fake) { providerPort in
             let deployment = try TestDeployment(providerPort: providerPort)
             defer { deployment.remove() }
-            let runtime = try deployment.runtime()
+            let runtime = try await deployment.runtime()
             try await runTipline(runtime) { port in
                 // A report about a message not (yet) recorded is accepted and kept.
                 let early = try await post(port, "/channels/sms/status", form: [("MessageSid", "SM1"), ("MessageStatus", "delivered")])

@@ -18,7 +18,7 @@ struct RestartTests {
             // Enough attempts that none gives up while the provider is down.
             let down = try TestDeployment(providerPort: closedPort, maxAttempts: 100)
             defer { down.remove() }
-            let firstRuntime = try down.runtime()
+            let firstRuntime = try await down.runtime()
             try await runTipline(firstRuntime) { port in
                 for (index, text) in ["TRE Lan 14t nu xa Lung Cu di HCM", "KHAN be gai 12t xa Meo Vac dang bi dua sang TQ"].enumerated() {
                     let response = try await postSMS(client, port: port, sid: "SM-restart-\(index)", from: "+8490000030\(index)", body: text)
@@ -36,7 +36,7 @@ struct RestartTests {
 
             // Second run on the same database, the provider now reachable.
             let up = TestDeploymentRebase(down, providerPort: providerPort)
-            let secondRuntime = try up.runtime()
+            let secondRuntime = try await up.runtime()
             try await runTipline(secondRuntime) { _ in
                 let delivered = try await waitForOutbox(secondRuntime.database) { $0.allSatisfy { $0.state == .sent } }
                 #expect(delivered.allSatisfy { $0.state == .sent })

@@ -20,7 +20,7 @@ struct UssdEndToEndTests {
                 allowed_sources: ["127.0.0.1", "::1"]
             """)
             defer { deployment.remove() }
-            let runtime = try deployment.runtime()
+            let runtime = try await deployment.runtime()
             try await runTipline(runtime) { port in
                 func dial(_ text: String, session: String = "ATUid_1", path: String = "/channels/ussd/ussd") async throws -> CurlResponse {
                     let form = FormBody.encode([("sessionId", session), ("serviceCode", "*123#"), ("phoneNumber", "+84900000551"),

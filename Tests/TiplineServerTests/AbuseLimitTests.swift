@@ -19,7 +19,7 @@ struct AbuseLimitTests {
 
     @Test("past N messages in the window: still stored, one 'slow down' answer, then silence; counted in /metrics")
     func senderRate() async throws {
-        var s = try Scenario(at: "2026-11-30T10:00:00+07:00")
+        var s = try await Scenario(at: "2026-11-30T10:00:00+07:00")
         defer { s.remove() }
         let flooder = "+84900000701"
         for index in 0..<13 { _ = try await s.sms(flooder, "TRE em \(index) 14t xa Lung Cu di HCM") }
@@ -36,7 +36,7 @@ struct AbuseLimitTests {
 
     @Test("answers only to allowed country codes (default Vietnam); a foreign sender's report is stored and routed")
     func countryAllowList() async throws {
-        var s = try Scenario(at: "2026-11-30T10:00:00+07:00")
+        var s = try await Scenario(at: "2026-11-30T10:00:00+07:00")
         defer { s.remove() }
         let foreign = "+15555550123"
         _ = try await s.sms(foreign, "TRE Lan 14t nu xa Lung Cu di HCM")
@@ -47,7 +47,7 @@ struct AbuseLimitTests {
 
     @Test("at most M answers to one number an hour")
     func recipientCap() async throws {
-        var s = try Scenario(at: "2026-11-30T10:00:00+07:00")
+        var s = try await Scenario(at: "2026-11-30T10:00:00+07:00")
         defer { s.remove() }
         var deployment = s.runtime.deployment.current
         deployment.settings.limits.inboundPerSender = 1000
@@ -62,7 +62,7 @@ struct AbuseLimitTests {
 
     @Test("after a few unreadable messages in a day, no more answers to them (no reply loops with machines)")
     func unreadableSilence() async throws {
-        var s = try Scenario(at: "2026-11-30T10:00:00+07:00")
+        var s = try await Scenario(at: "2026-11-30T10:00:00+07:00")
         defer { s.remove() }
         let machine = "+84900000703"
         for _ in 0..<5 { _ = try await s.sms(machine, "Quy khach da duoc cong 10000d vao tai khoan") }

@@ -17,7 +17,7 @@ struct AuditTests {
     /// The sample deployment with one report (1001) about ``childName`` from ``reporterPhone``, a hotline account `desk`,
     /// an admin `root`, and a hotline token `case system`.
     static func scenario() async throws -> Scenario {
-        var s = try Scenario(at: "2026-11-29T10:00:00+07:00")
+        var s = try await Scenario(at: "2026-11-29T10:00:00+07:00")
         _ = try await s.sms(reporterPhone, "TRE \(childName) 14t nu xa Lung Cu di HCM")
         try await s.addUser("desk", password: "desk password 1")
         try await s.addUser("root", role: .admin, password: "admin password 1")

@@ -60,7 +60,7 @@ struct CaseWorkflowTests {
 
     /// Runs a sequence of actions on a fresh case through one door and returns what it left.
     static func run(_ door: Door, _ sequence: [Action]) async throws -> Outcome {
-        var s = try Scenario(at: "2026-11-30T10:00:00+07:00")
+        var s = try await Scenario(at: "2026-11-30T10:00:00+07:00")
         defer { s.remove() }
         _ = try await s.sms(reporter, "TRE Lan 14t nu xa Lung Cu di HCM")
         // The same person at each door: the Lũng Cú police officer (a roster officer, an officer token, an officer account).
@@ -123,7 +123,7 @@ struct CaseWorkflowTests {
 
     @Test("a message with no keyword that names a commune and a child is a report its commune's officers are asked to read")
     func unreadableButPlaced() async throws {
-        var s = try Scenario(at: "2026-11-30T10:00:00+07:00")
+        var s = try await Scenario(at: "2026-11-30T10:00:00+07:00")
         defer { s.remove() }
         let outcome = try await s.sms(Self.reporter, "con toi 14 tuoi o xa Lung Cu bi dua di Trung Quoc roi")
         #expect(outcome == .stored(report: 1001))
@@ -140,7 +140,7 @@ struct CaseWorkflowTests {
 
     @Test("an urgent alert about a child with an open case makes the case urgent and alerts its officers in the same transaction")
     func urgentOnKnownChild() async throws {
-        var s = try Scenario(at: "2026-11-30T10:00:00+07:00")
+        var s = try await Scenario(at: "2026-11-30T10:00:00+07:00")
         defer { s.remove() }
         _ = try await s.sms(Self.reporter, "TRE Lan 14t nu xa Lung Cu di HCM")
         _ = try await s.sms(lungCuPolice, "NHAN 1001")
@@ -166,7 +166,7 @@ struct CaseWorkflowTests {
 
     @Test("a tip about a known child from another sender gets the ordinary acknowledgement; its own reporter is told it was added")
     func sameChildRevealsNothing() async throws {
-        var s = try Scenario(at: "2026-11-30T10:00:00+07:00")
+        var s = try await Scenario(at: "2026-11-30T10:00:00+07:00")
         defer { s.remove() }
         _ = try await s.sms(Self.reporter, "TRE Lan 14t nu xa Lung Cu di HCM")
         let first = try await s.runtime.database.outboundMessages().first { $0.recipient == Self.reporter }!.body
@@ -188,7 +188,7 @@ struct CaseWorkflowTests {
 
     @Test("a follow-up BS that says the child is held makes the case urgent")
     func followUpRaisesUrgency() async throws {
-        var s = try Scenario(at: "2026-11-30T10:00:00+07:00")
+        var s = try await Scenario(at: "2026-11-30T10:00:00+07:00")
         defer { s.remove() }
         _ = try await s.sms(Self.reporter, "TRE Lan 14t nu xa Lung Cu di HCM")
         #expect(try await s.report(1001).urgent == false)
@@ -201,7 +201,7 @@ struct CaseWorkflowTests {
 
     @Test("an officer closing a USSD report by SMS: the reporter's text leaves through the SMS channel")
     func ussdCloseGoesBySMS() async throws {
-        var s = try Scenario(at: "2026-11-30T10:00:00+07:00")
+        var s = try await Scenario(at: "2026-11-30T10:00:00+07:00")
         defer { s.remove() }
         let current = s.runtime.deployment.current
         let channel = try #require(current.settings.ussdChannels.values.first)
@@ -220,7 +220,7 @@ struct CaseWorkflowTests {
 
     @Test("staff closing a closed case, by SMS too, is refused; acknowledging clears call-now by SMS as on the web")
     func closedAndCallNow() async throws {
-        var s = try Scenario(at: "2026-11-30T10:00:00+07:00")
+        var s = try await Scenario(at: "2026-11-30T10:00:00+07:00")
         defer { s.remove() }
         _ = try await s.sms(Self.reporter, "TRE Lan 14t nu xa Lung Cu di HCM")
         _ = try await s.runtime.database.write { store in
@@ -242,7 +242,7 @@ struct CaseWorkflowTests {
 
     @Test("a bare NHAN or OK takes the latest alert sent to that officer")
     func bareAcknowledgement() async throws {
-        var s = try Scenario(at: "2026-11-30T10:00:00+07:00")
+        var s = try await Scenario(at: "2026-11-30T10:00:00+07:00")
         defer { s.remove() }
         _ = try await s.sms(Self.reporter, "TRE Lan 14t nu xa Lung Cu di HCM")
         s.clock.advance(minutes: 5)
@@ -258,7 +258,7 @@ struct CaseWorkflowTests {
 
     @Test("alerts to one officer within the bundle window leave as one SMS listing them; an urgent one leaves at once, carrying them")
     func bundling() async throws {
-        var s = try Scenario(at: "2026-11-30T10:00:00+07:00")
+        var s = try await Scenario(at: "2026-11-30T10:00:00+07:00")
         defer { s.remove() }
         _ = try await s.sms("+84900000611", "TRE Lan 14t nu xa Lung Cu di HCM")
         _ = try await s.sms("+84900000612", "TRE Mai 13t nu xa Lung Cu di Ha Noi")
@@ -290,7 +290,7 @@ struct CaseWorkflowTests {
 
     @Test("an officer's command on a case outside their communes, never sent to them, gets the unknown-number answer and is audited")
     func officerScope() async throws {
-        var s = try Scenario(at: "2026-11-30T10:00:00+07:00")
+        var s = try await Scenario(at: "2026-11-30T10:00:00+07:00")
         defer { s.remove() }
         _ = try await s.sms(Self.reporter, "TRE Lan 14t nu xa Lung Cu di HCM")
         for command in ["NHAN 1001", "XEM 1001", "XONG 1001 xong", "CHUYEN 1001", "BS 1001 ghi chu"] {

@@ -10,7 +10,7 @@ import Testing
 struct EraseWebTests {
     @Test("preview changes nothing; erase now forgets the reporter and is audited; other roles are refused")
     func eraseByPhone() async throws {
-        var scenario = try Scenario(at: "2026-11-30T10:00:00+07:00")
+        var scenario = try await Scenario(at: "2026-11-30T10:00:00+07:00")
         defer { scenario.remove() }
         _ = try await scenario.sms("+84900000951", "TRE Lan 14t nu xa Lung Cu di HCM")
         let s = scenario

@@ -24,14 +24,14 @@ struct Scenario {
     let folder: URL
     var sid = 0
 
-    init(at start: String, folder existing: URL? = nil, clock existingClock: ManualClock? = nil) throws {
+    init(at start: String, folder existing: URL? = nil, clock existingClock: ManualClock? = nil) async throws {
         folder = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("tipline-scenario-\(UUID().uuidString)")
         clock = existingClock ?? ManualClock(start)
         let deployment = try SampleDeployment.load(environment: ["TIPLINE_DATABASE_PATH": folder.appendingPathComponent("t.sqlite").path])
         var logger = Logger(label: "scenario")
         logger.logLevel = .error
         let clock = self.clock
-        runtime = try TiplineRuntime.make(deployment: deployment, logger: logger, clock: { clock.read() })
+        runtime = try await TiplineRuntime.make(deployment: deployment, logger: logger, clock: { clock.read() })
     }
 
     mutating func sms(_ from: String, _ text: String) async throws -> Intake.Outcome {
@@ -71,7 +71,7 @@ let hotlineEnglish = "+84900000198"       // the NGO caseworker, alerts in Engli
 struct EscalationTests {
     @Test("urgent: L0 on duty at once, L1 the next officer after 15 min, L2 the supervisor after 30 more, repeated twice, then call now")
     func urgentEscalationThroughEveryLevel() async throws {
-        var s = try Scenario(at: "2026-11-29T10:00:00+07:00") // a Sunday: the Women's Union officer is off shift
+        var s = try await Scenario(at: "2026-11-29T10:00:00+07:00") // a Sunday: the Women's Union officer is off shift
         defer { s.remove() }
         _ = try await s.sms("+84900000401", "KHAN be gai 12t xa Lung Cu dang bi dua sang TQ")
         #expect(try await s.recipients(1001) == [lungCuPolice])
@@ -112,7 +112,7 @@ struct EscalationTests {
 
     @Test("NHAN stops the escalation; no update for 24 h brings a reminder, then the province")
     func acknowledgementAndReminders() async throws {
-        var s = try Scenario(at: "2026-11-29T10:00:00+07:00")
+        var s = try await Scenario(at: "2026-11-29T10:00:00+07:00")
         defer { s.remove() }
         _ = try await s.sms("+84900000402", "KHAN be gai 12t xa Lung Cu")
         _ = try await s.sms(lungCuPolice, "NHAN 1001")
@@ -142,7 +142,7 @@ struct EscalationTests {
 
     @Test("two officers racing to acknowledge: one takes it, the other is told who has it")
     func racingAcknowledgements() async throws {
-        var s = try Scenario(at: "2026-11-30T10:00:00+07:00") // Monday: both Lũng Cú officers on duty
+        var s = try await Scenario(at: "2026-11-30T10:00:00+07:00") // Monday: both Lũng Cú officers on duty
         defer { s.remove() }
         _ = try await s.sms("+84900000403", "TRE Lan 14t nu xa Lung Cu di HCM")
         #expect(Set(try await s.recipients(1001)) == [lungCuPolice, lungCuUnion])
@@ -160,7 +160,7 @@ struct EscalationTests {
 
     @Test("normal tips: no alert or escalation in the quiet hours; urgent ones go at once")
     func quietHours() async throws {
-        var s = try Scenario(at: "2026-11-29T23:00:00+07:00")
+        var s = try await Scenario(at: "2026-11-29T23:00:00+07:00")
         defer { s.remove() }
         _ = try await s.sms("+84900000404", "TRE Lan 14t nu xa Lung Cu di Ha Noi")
         let morning = ISO8601DateFormatter().date(from: "2026-11-30T07:00:00+07:00")!
@@ -174,7 +174,7 @@ struct EscalationTests {
 
     @Test("an alert reported undelivered moves the case to its next level at once")
     func undeliveredAlert() async throws {
-        var s = try Scenario(at: "2026-11-29T10:00:00+07:00")
+        var s = try await Scenario(at: "2026-11-29T10:00:00+07:00")
         defer { s.remove() }
         _ = try await s.sms("+84900000406", "KHAN be gai 12t xa Lung Cu")
         let alert = try #require(try await s.alerts(1001).first)
@@ -188,12 +188,12 @@ struct EscalationTests {
 
     @Test("a restart in the middle of an escalation loses no timer and fires none twice")
     func restartMidEscalation() async throws {
-        var s = try Scenario(at: "2026-11-29T10:00:00+07:00")
+        var s = try await Scenario(at: "2026-11-29T10:00:00+07:00")
         defer { s.remove() }
         _ = try await s.sms("+84900000407", "KHAN be gai 12t xa Lung Cu")
         s.clock.advance(minutes: 16)
         // The daemon was down when the timer fell due: a new runtime on the same file picks it up, once.
-        let restarted = try Scenario(at: "", folder: s.folder, clock: s.clock)
+        let restarted = try await Scenario(at: "", folder: s.folder, clock: s.clock)
         #expect(try await restarted.runtime.escalation.tick() == 1)
         #expect(try await restarted.runtime.escalation.tick() == 0)
         #expect(try await s.runtime.escalation.tick() == 0, "the old runtime sees the timer moved too")
@@ -202,7 +202,7 @@ struct EscalationTests {
 
     @Test("an ambiguous commune whose candidates share a province goes to that province's supervisors; one with none to hotline")
     func ambiguousCommune() async throws {
-        var s = try Scenario(at: "2026-11-29T10:00:00+07:00")
+        var s = try await Scenario(at: "2026-11-29T10:00:00+07:00")
         defer { s.remove() }
         _ = try await s.sms("+84900000417", "TRE Mai 14t nu xa Vinh Quang di HCM")
         #expect(try await s.report(1001).parsed.origin.candidates == ["1021", "2350"])
@@ -214,7 +214,7 @@ struct EscalationTests {
 
     @Test("CHUYEN passes the case to the next level now")
     func passOn() async throws {
-        var s = try Scenario(at: "2026-11-29T10:00:00+07:00")
+        var s = try await Scenario(at: "2026-11-29T10:00:00+07:00")
         defer { s.remove() }
         _ = try await s.sms("+84900000408", "KHAN be gai 12t xa Lung Cu")
         _ = try await s.sms(lungCuPolice, "NHAN 1001")
@@ -226,7 +226,7 @@ struct EscalationTests {
 
     @Test("same child, one case: a second tip about her, from someone else, is kept beside the case and not alerted again")
     func sameChildMerge() async throws {
-        var s = try Scenario(at: "2026-11-29T10:00:00+07:00")
+        var s = try await Scenario(at: "2026-11-29T10:00:00+07:00")
         defer { s.remove() }
         _ = try await s.sms("+84900000409", "TRE Lan 14t nu xa Lung Cu di HCM")
         let outcome = try await s.sms("+84900000410", "TRE lan 15 tuoi nu xa Lũng Cú di Ha Noi")
@@ -244,7 +244,7 @@ struct EscalationTests {
 
     @Test("cluster: two tips from one commune to one destination within 7 days, or naming one companion, warn the province and hotline once")
     func clusters() async throws {
-        var s = try Scenario(at: "2026-11-30T10:00:00+07:00")
+        var s = try await Scenario(at: "2026-11-30T10:00:00+07:00")
         defer { s.remove() }
         _ = try await s.sms("+84900000412", "TRE Lan 14t nu xa Meo Vac di Bac Ninh")
         s.clock.advance(minutes: 3 * 24 * 60)

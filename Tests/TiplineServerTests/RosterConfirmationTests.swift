@@ -8,8 +8,8 @@ import TiplineCore
 @Suite("Roster numbers confirmed")
 struct RosterConfirmationTests {
     /// The sample deployment with confirmation on (the production default).
-    static func scenario() throws -> Scenario {
-        let s = try Scenario(at: "2026-11-30T10:00:00+07:00")
+    static func scenario() async throws -> Scenario {
+        let s = try await Scenario(at: "2026-11-30T10:00:00+07:00")
         var deployment = s.runtime.deployment.current
         deployment.settings.confirmOfficerNumbers = true
         s.runtime.deployment.replace(deployment)
@@ -22,7 +22,7 @@ struct RosterConfirmationTests {
 
     @Test("every roster number gets one invitation with no case details; unconfirmed numbers get no alert, the next level does")
     func invitationsAndRouting() async throws {
-        var s = try Self.scenario()
+        var s = try await Self.scenario()
         defer { s.remove() }
         let invited = try await s.runtime.maintenance.inviteNewRosterNumbers()
         #expect(invited == s.runtime.deployment.current.roster.officers.count)
@@ -47,7 +47,7 @@ struct RosterConfirmationTests {
 
     @Test("a changed number in the roster is invited again and gets nothing until it confirms")
     func changedNumber() async throws {
-        var s = try Self.scenario()
+        var s = try await Self.scenario()
         defer { s.remove() }
         try await s.runtime.maintenance.inviteNewRosterNumbers()
         let code = try code(in: try #require(try await s.runtime.database.outboundMessages().first { $0.recipient == lungCuPolice }).body)

@@ -348,7 +348,7 @@ struct StatisticsTests {
 
     @Test("a month of reports: every number on the API's JSON, the CSV, the web page and the command line matches counts made here")
     func monthOfReports() async throws {
-        var s = try Scenario(at: "2026-10-31T22:00:00+07:00")
+        var s = try await Scenario(at: "2026-10-31T22:00:00+07:00")
         defer { s.remove() }
         let staff = StaffIdentity(name: "desk", role: .hotline)
         var facts = try await Self.month(&s, staff: staff)

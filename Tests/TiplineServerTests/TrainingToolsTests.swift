@@ -52,7 +52,7 @@ struct TrainingToolsTests {
 
     @Test("simulator routes: 401 without staff, 403 for a role that may not train, 200 for a trainer; the send API takes only this process's credentials")
     func staffOnly() async throws {
-        let s = try Scenario(at: "2026-11-30T10:00:00+07:00")
+        let s = try await Scenario(at: "2026-11-30T10:00:00+07:00")
         defer { s.remove() }
         _ = try await s.runtime.database.insertToken(name: "trainer", role: .hotline, officerID: nil, hash: StaffAuth.hash(token: "tl_trainer"), now: Date())
         _ = try await s.runtime.database.insertToken(name: "officer", role: .officer, officerID: "lungcu-police",

@@ -28,7 +28,7 @@ struct UssdTests {
 
     @Test("report a child: every step, then the same report as the SMS path, routed, confirmed by SMS")
     func tipPath() async throws {
-        let s = try Scenario(at: "2026-11-29T10:00:00+07:00")
+        let s = try await Scenario(at: "2026-11-29T10:00:00+07:00")
         defer { s.remove() }
         try await s.live { client in
             let send = session(client)
@@ -59,7 +59,7 @@ struct UssdTests {
 
     @Test("0 goes back; invalid input repeats the screen with a hint; English from the first menu")
     func backAndInvalid() async throws {
-        let s = try Scenario(at: "2026-11-29T10:00:00+07:00")
+        let s = try await Scenario(at: "2026-11-29T10:00:00+07:00")
         defer { s.remove() }
         try await s.live { client in
             let send = session(client)
@@ -76,7 +76,7 @@ struct UssdTests {
 
     @Test("a * typed inside a free-text answer does not break the flow")
     func starInFreeText() async throws {
-        let s = try Scenario(at: "2026-11-29T10:00:00+07:00")
+        let s = try await Scenario(at: "2026-11-29T10:00:00+07:00")
         defer { s.remove() }
         try await s.live { client in
             let send = session(client)
@@ -90,7 +90,7 @@ struct UssdTests {
 
     @Test("duplicated and out-of-order requests get the same answer; a session never seen replays its answers")
     func duplicates() async throws {
-        let s = try Scenario(at: "2026-11-29T10:00:00+07:00")
+        let s = try await Scenario(at: "2026-11-29T10:00:00+07:00")
         defer { s.remove() }
         try await s.live { client in
             let send = session(client)
@@ -113,7 +113,7 @@ struct UssdTests {
 
     @Test("a timed-out session ends; an abandoned one with a commune and an age is kept as a partial report, not alerted")
     func timeoutAndAbandoned() async throws {
-        let s = try Scenario(at: "2026-11-29T10:00:00+07:00")
+        let s = try await Scenario(at: "2026-11-29T10:00:00+07:00")
         defer { s.remove() }
         try await s.live { client in
             let send = session(client)
@@ -142,7 +142,7 @@ struct UssdTests {
         #expect(deployment.settings.ussdChannels["ussd"]?.verifyRequests == true, "on by default")
         var logger = Logger(label: "ussd-token")
         logger.logLevel = .error
-        let app = try await buildApplication(try TiplineRuntime.make(deployment: deployment, logger: logger), port: 0)
+        let app = try await buildApplication(await TiplineRuntime.make(deployment: deployment, logger: logger), port: 0)
         try await app.test(.live) { client in
             let form = FormBody.encode([("sessionId", "T1"), ("serviceCode", "*123#"), ("phoneNumber", "+84900000501"), ("text", "")])
             func post(_ uri: String) async throws -> (HTTPResponse.Status, String) {

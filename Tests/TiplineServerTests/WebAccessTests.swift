@@ -76,7 +76,7 @@ struct WebAccessTests {
 
     @Test("an admin makes a token on the access page and it works on the API; others are refused; forms need the CSRF token")
     func adminAccessPage() async throws {
-        let s = try Scenario(at: "2026-11-29T10:00:00+07:00")
+        let s = try await Scenario(at: "2026-11-29T10:00:00+07:00")
         defer { s.remove() }
         try await s.addUser("root", role: .admin, password: "admin password 1")
         try await s.addUser("desk", password: "desk password 1")
@@ -108,7 +108,7 @@ struct WebAccessTests {
 
     @Test("three wrong passwords make the account wait: the right one is refused, then accepted after the wait; a success resets the count; each further failure doubles the wait")
     func throttling() async throws {
-        let s = try Scenario(at: "2026-11-29T10:00:00+07:00")
+        let s = try await Scenario(at: "2026-11-29T10:00:00+07:00")
         defer { s.remove() }
         try await s.addUser("desk", password: "desk password 1")
         try await s.live { client in
@@ -137,7 +137,7 @@ struct WebAccessTests {
 
     @Test("failures are forgotten after a quiet hour; tipline user unlock clears the wait at once")
     func forgettingAndUnlock() async throws {
-        let s = try Scenario(at: "2026-11-29T10:00:00+07:00")
+        let s = try await Scenario(at: "2026-11-29T10:00:00+07:00")
         defer { s.remove() }
         try await s.addUser("desk", password: "desk password 1")
         try await s.live { client in
@@ -157,7 +157,7 @@ struct WebAccessTests {
 
     @Test("pages need a session; the session cookie is HttpOnly and SameSite=Strict; sign-out ends it")
     func sessions() async throws {
-        let s = try Scenario(at: "2026-11-29T10:00:00+07:00")
+        let s = try await Scenario(at: "2026-11-29T10:00:00+07:00")
         defer { s.remove() }
         try await s.addUser("desk", password: "desk password 1")
         try await s.live { client in

@@ -40,7 +40,7 @@ struct WebSecurityTests {
 
     @Test("CSP, nosniff, no referrer, no framing and no-store on the sign-in page, the log, a report, the CSV export and the API; HSTS only over https")
     func securityHeaders() async throws {
-        var s = try Scenario(at: "2026-11-29T10:00:00+07:00")
+        var s = try await Scenario(at: "2026-11-29T10:00:00+07:00")
         defer { s.remove() }
         _ = try await s.sms("+84900000401", "TRE Lan 14t nu xa Lung Cu di HCM")
         try await s.addUser("desk", password: "desk password 1")
@@ -92,7 +92,7 @@ struct WebSecurityTests {
 
     @Test("an unknown name, a wrong password, a disabled account and a waiting account get the same answer")
     func noEnumeration() async throws {
-        let s = try Scenario(at: "2026-11-29T10:00:00+07:00")
+        let s = try await Scenario(at: "2026-11-29T10:00:00+07:00")
         defer { s.remove() }
         try await s.addUser("desk", password: "desk password 1")
         try await s.addUser("gone", password: "gone password 1")
@@ -114,7 +114,7 @@ struct WebSecurityTests {
 
     @Test("each client address gets its own throttle; X-Forwarded-For counts only from a trusted proxy")
     func addressThrottle() async throws {
-        let s = try Scenario(at: "2026-11-29T10:00:00+07:00")
+        let s = try await Scenario(at: "2026-11-29T10:00:00+07:00")
         defer { s.remove() }
         try await s.addUser("desk", password: "desk password 1")
         try await s.live { client in
@@ -150,7 +150,7 @@ struct WebSecurityTests {
 
     @Test("after sign-in, each foreign next ends at /; a local one is followed")
     func nextThroughTheRouter() async throws {
-        let s = try Scenario(at: "2026-11-29T10:00:00+07:00")
+        let s = try await Scenario(at: "2026-11-29T10:00:00+07:00")
         defer { s.remove() }
         try await s.addUser("desk", password: "desk password 1")
         try await s.live { client in
@@ -167,7 +167,7 @@ struct WebSecurityTests {
 
     @Test("a password hashed at the old cost (N = 2^14) still signs in and is rehashed at N = 2^17, r = 8, p = 1")
     func rehashAtSignIn() async throws {
-        let s = try Scenario(at: "2026-11-29T10:00:00+07:00")
+        let s = try await Scenario(at: "2026-11-29T10:00:00+07:00")
         defer { s.remove() }
         #expect(StaffAuth.Cost.standard == StaffAuth.Cost(rounds: 131072, blockSize: 8, parallelism: 1))
         // The runtime keeps the standard cost here (no useTestingPasswordCost): one hash at it, and one check.
@@ -185,7 +185,7 @@ struct WebSecurityTests {
 
     @Test("disabling an account ends its sessions and refuses its sign-in; enabling lets it back; deleting removes it")
     func disableEnableDelete() async throws {
-        let s = try Scenario(at: "2026-11-29T10:00:00+07:00")
+        let s = try await Scenario(at: "2026-11-29T10:00:00+07:00")
         defer { s.remove() }
         try await s.addUser("root", role: .admin, password: "admin password 1")
         try await s.addUser("desk", password: "desk password 1")
@@ -219,7 +219,7 @@ struct WebSecurityTests {
 
     @Test("a new password ends the account's sessions; the old password is refused and the new one works")
     func changePassword() async throws {
-        let s = try Scenario(at: "2026-11-29T10:00:00+07:00")
+        let s = try await Scenario(at: "2026-11-29T10:00:00+07:00")
         defer { s.remove() }
         try await s.addUser("root", role: .admin, password: "admin password 1")
         try await s.addUser("desk", password: "desk password 1")
@@ -254,7 +254,7 @@ struct WebSecurityTests {
 
     @Test("with an operator token, /metrics and /health/ready need it; /health/live stays open")
     func operatorToken() async throws {
-        let s = try Scenario(at: "2026-11-29T10:00:00+07:00")
+        let s = try await Scenario(at: "2026-11-29T10:00:00+07:00")
         defer { s.remove() }
         let token = "operator-token-0123456789"
         withSettings(s) { $0.operatorToken = token }
@@ -277,7 +277,7 @@ struct WebSecurityTests {
 
     @Test("with an operator listener, /metrics and /health/ready leave the main listener for it")
     func operatorListener() async throws {
-        let s = try Scenario(at: "2026-11-29T10:00:00+07:00")
+        let s = try await Scenario(at: "2026-11-29T10:00:00+07:00")
         defer { s.remove() }
         let token = "operator-token-0123456789"
         withSettings(s) {

@@ -44,9 +44,16 @@ public struct Settings: Sendable {
     /// Field-level encryption at rest (``FieldCipher``): the keys, or `.plaintext` with `encryption: off`.
     public var cipher: FieldCipher = .plaintext
 
-    /// Opens the database these settings name, with their cipher.
-    public func openDatabase() throws -> AppDatabase {
-        try AppDatabase.open(path: databasePath, durable: durableDatabase, cipher: cipher)
+    /// PostgreSQL (`database.url`), for several instances on one database; nil keeps the SQLite file at `databasePath`.
+    public var postgres: PostgresLocation? = nil
+
+    /// Where the database is, for logs: the SQLite file's path or the PostgreSQL URL without its password.
+    public var databaseDescription: String { postgres?.redacted ?? databasePath }
+
+    /// Opens the database these settings name, with their cipher (PostgreSQL: connects and migrates).
+    public func openDatabase() async throws -> AppDatabase {
+        if let postgres { return try await AppDatabase.open(postgres: postgres, cipher: cipher) }
+        return try AppDatabase.open(path: databasePath, durable: durableDatabase, cipher: cipher)
     }
 
     /// Why fictional cases and queued replies (`tipline seed`) may not be written here, or nil when they may: only a

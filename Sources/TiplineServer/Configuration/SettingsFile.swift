@@ -1,6 +1,7 @@
 import Foundation
 import TiplineCore
 import TiplineProviders
+import TiplineStore
 
 /// `config/tipline.yaml`: the daemon's settings, with environment overrides and secrets resolved.
 enum SettingsFile {
@@ -189,6 +190,30 @@ enum SettingsFile {
             ussdPath: resolve(problems.value("ussd.yaml") { try yaml.string("reference.ussd", default: "ussd.yaml") }),
             vocabularyPath: resolve(problems.value("vocabulary.yaml") { try yaml.string("reference.vocabulary", default: "vocabulary.yaml") })
         )
+
+        // MARK: - PostgreSQL (several instances on one database; `database.path` keeps the embedded SQLite file)
+
+        if let url = problems.value(nil, { try yaml.string("database.url") }), !url.isEmpty {
+            if yaml.node("database.path") != nil, environment["TIPLINE_DATABASE_URL"] == nil {
+                problems.add(yaml.error("database.url", "and database.path are both set: a deployment has one database",
+                                        fix: "keep database.url for PostgreSQL, or database.path for the embedded SQLite file"))
+            }
+            if yaml.node("database.password") != nil {
+                problems.add(yaml.error("database.password", "is a secret and must not be in the config file",
+                                        fix: "set TIPLINE_DATABASE_PASSWORD or put database: {password: …} in secrets_file"))
+            }
+            let password = environment["TIPLINE_DATABASE_PASSWORD"] ?? secrets?.node("database.password")?.scalar?.string
+            do {
+                let location = try PostgresLocation(url: url, password: password)
+                if URLComponents(string: url)?.password != nil {
+                    problems.add(yaml.error("database.url", "holds a password, which is a secret and must not be in the config file",
+                                            fix: "remove it from the URL; set TIPLINE_DATABASE_PASSWORD or database: {password: …} in secrets_file"))
+                }
+                settings.postgres = location
+            } catch {
+                problems.add(yaml.error("database.url", "\(error)"))
+            }
+        }
 
         // MARK: - Operator endpoints and clients behind the proxy
 

@@ -2,8 +2,9 @@ import Foundation
 import GRDB
 
 /// A message as a provider delivered it, stored before anything is done with it.
-public struct InboundMessage: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct InboundMessage: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord, SQLRecord {
     public static let databaseTableName = "inbound_message"
+    public static let tableName = "inbound_message"
 
     public var id: Int64?
     public var channel: String
@@ -66,32 +67,48 @@ public struct InboundMessage: Codable, Sendable, Equatable, FetchableRecord, Mut
     }
 
     /// The sender and the text are sealed (``FieldCipher``); the sender is found by its blind index.
-    public init(row: Row) throws {
+    public init(sqlRow row: SQLRow) throws {
         let cipher = try FieldCipher.inForce
-        id = row["id"]
-        channel = row["channel"]
-        providerMessageID = row["provider_message_id"]
-        sender = try cipher.open(row["sender"] as String? ?? "")
-        recipient = row["recipient"]
-        body = try cipher.open(row["body"] as String? ?? "")
-        receivedAt = row["received_at"]
-        via = row["via"]
-        reportNumber = row["report_number"]
+        guard let channel = row["channel"].string, let providerMessageID = row["provider_message_id"].string,
+              let receivedAt = row["received_at"].date else {
+            throw SQLError("inbound_message \(row["id"].int64.map(String.init) ?? "?"): a required column is missing or unreadable")
+        }
+        id = row["id"].int64
+        self.channel = channel
+        self.providerMessageID = providerMessageID
+        sender = try cipher.open(row["sender"].string ?? "")
+        recipient = row["recipient"].string
+        body = try cipher.open(row["body"].string ?? "")
+        self.receivedAt = receivedAt
+        via = row["via"].string ?? "sms"
+        reportNumber = row["report_number"].int
+    }
+
+    public init(row: Row) throws {
+        try self.init(sqlRow: SQLRow(row))
     }
 
     /// Columns written without Codable: this insert is on every webhook's path.
-    public func encode(to container: inout PersistenceContainer) throws {
+    public func sqlColumns() throws -> [(String, SQLValue)] {
         let cipher = try FieldCipher.inForce
-        container["id"] = id
-        container["channel"] = channel
-        container["provider_message_id"] = providerMessageID
         let sealed = self.sealed.flatMap { $0.keyID == cipher.current ? $0 : nil }
-        container["sender"] = try sealed?.sender ?? cipher.seal(sender)
-        container["sender_index"] = sealed?.senderIndex ?? cipher.index(sender)
-        container["recipient"] = recipient
-        container["body"] = try sealed?.body ?? cipher.seal(body)
-        container["received_at"] = receivedAt
-        container["via"] = via
-        container["report_number"] = reportNumber
+        let sender = try sealed?.sender ?? cipher.seal(self.sender)
+        let body = try sealed?.body ?? cipher.seal(self.body)
+        return [
+            ("id", id.sqlValue),
+            ("channel", .text(channel)),
+            ("provider_message_id", .text(providerMessageID)),
+            ("sender", .text(sender)),
+            ("sender_index", .text(sealed?.senderIndex ?? cipher.index(self.sender))),
+            ("recipient", recipient.sqlValue),
+            ("body", .text(body)),
+            ("received_at", .date(receivedAt)),
+            ("via", .text(via)),
+            ("report_number", reportNumber.sqlValue),
+        ]
+    }
+
+    public func encode(to container: inout PersistenceContainer) throws {
+        for (name, value) in try sqlColumns() { container[name] = value.databaseValue }
     }
 }

@@ -3,8 +3,9 @@ import GRDB
 import TiplineCore
 
 /// A message waiting in, or sent from, the outbox: the only way an SMS leaves tipline.
-public struct OutboundMessage: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct OutboundMessage: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord, SQLRecord {
     public static let databaseTableName = "outbox"
+    public static let tableName = "outbox"
 
     /// `queued → sending → sent → delivered | failed`; `undeliverable` after the last try.
     public enum State: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
@@ -87,50 +88,67 @@ public struct OutboundMessage: Codable, Sendable, Equatable, FetchableRecord, Mu
 
     /// The recipient, the text and the provider's error are sealed (``FieldCipher``); the recipient is found by its
     /// blind index.
-    public init(row: Row) throws {
+    public init(sqlRow row: SQLRow) throws {
         let cipher = try FieldCipher.inForce
-        id = row["id"]
-        channel = row["channel"]
-        recipient = try cipher.open(row["recipient"] as String? ?? "")
-        body = try cipher.open(row["body"] as String? ?? "")
-        purpose = row["purpose"]
-        reportNumber = row["report_number"]
-        state = row["state"]
-        attempts = row["attempts"]
-        nextAttemptAt = row["next_attempt_at"]
-        providerMessageID = row["provider_message_id"]
-        lastError = try cipher.open(row["last_error"] as String?)
-        encoding = row["encoding"]
-        segments = row["segments"]
-        createdAt = row["created_at"]
-        sentAt = row["sent_at"]
-        updatedAt = row["updated_at"]
-        bundleID = row["bundle_id"]
-        bundleable = row["bundleable"] ?? false
+        guard let channel = row["channel"].string, let purpose = row["purpose"].decode(Purpose.self), let state = row["state"].decode(State.self),
+              let attempts = row["attempts"].int, let nextAttemptAt = row["next_attempt_at"].date,
+              let encoding = row["encoding"].decode(SMSText.Encoding.self), let segments = row["segments"].int,
+              let createdAt = row["created_at"].date, let updatedAt = row["updated_at"].date else {
+            throw SQLError("outbox \(row["id"].int64.map(String.init) ?? "?"): a required column is missing or unreadable")
+        }
+        id = row["id"].int64
+        self.channel = channel
+        recipient = try cipher.open(row["recipient"].string ?? "")
+        body = try cipher.open(row["body"].string ?? "")
+        self.purpose = purpose
+        reportNumber = row["report_number"].int
+        self.state = state
+        self.attempts = attempts
+        self.nextAttemptAt = nextAttemptAt
+        providerMessageID = row["provider_message_id"].string
+        lastError = try cipher.open(row["last_error"].string)
+        self.encoding = encoding
+        self.segments = segments
+        self.createdAt = createdAt
+        sentAt = row["sent_at"].date
+        self.updatedAt = updatedAt
+        bundleID = row["bundle_id"].int64
+        bundleable = row["bundleable"].bool ?? false
+    }
+
+    public init(row: Row) throws {
+        try self.init(sqlRow: SQLRow(row))
     }
 
     /// Columns written without Codable: replies and alerts are inserted on every report's path.
-    public func encode(to container: inout PersistenceContainer) throws {
+    public func sqlColumns() throws -> [(String, SQLValue)] {
         let cipher = try FieldCipher.inForce
-        container["id"] = id
-        container["channel"] = channel
-        container["recipient"] = try cipher.seal(recipient)
-        container["recipient_index"] = cipher.index(recipient)
-        container["body"] = try cipher.seal(body)
-        container["purpose"] = purpose
-        container["report_number"] = reportNumber
-        container["state"] = state
-        container["attempts"] = attempts
-        container["next_attempt_at"] = nextAttemptAt
-        container["provider_message_id"] = providerMessageID
-        container["last_error"] = try cipher.seal(lastError)
-        container["encoding"] = encoding
-        container["segments"] = segments
-        container["created_at"] = createdAt
-        container["sent_at"] = sentAt
-        container["updated_at"] = updatedAt
-        container["bundle_id"] = bundleID
-        container["bundleable"] = bundleable
+        let recipient = try cipher.seal(self.recipient), body = try cipher.seal(self.body), lastError = try cipher.seal(self.lastError)
+        return [
+            ("id", id.sqlValue),
+            ("channel", .text(channel)),
+            ("recipient", .text(recipient)),
+            ("recipient_index", .text(cipher.index(self.recipient))),
+            ("body", .text(body)),
+            ("purpose", .text(purpose.rawValue)),
+            ("report_number", reportNumber.sqlValue),
+            ("state", .text(state.rawValue)),
+            ("attempts", attempts.sqlValue),
+            ("next_attempt_at", .date(nextAttemptAt)),
+            ("provider_message_id", providerMessageID.sqlValue),
+            ("last_error", lastError.sqlValue),
+            ("encoding", .text(encoding.rawValue)),
+            ("segments", segments.sqlValue),
+            ("created_at", .date(createdAt)),
+            ("sent_at", sentAt.sqlValue),
+            ("updated_at", .date(updatedAt)),
+            ("bundle_id", bundleID.sqlValue),
+            ("bundleable", bundleable.sqlValue),
+        ]
+    }
+
+    public func encode(to container: inout PersistenceContainer) throws {
+        for (name, value) in try sqlColumns() { container[name] = value.databaseValue }
     }
 
     /// Replaces the text, with its encoding and segment count.

@@ -3,8 +3,10 @@ import GRDB
 import TiplineCore
 
 /// A numbered report: a tip, an alert, or a message nobody could read, kept for staff.
-public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord, SQLRecord {
     public static let databaseTableName = "report"
+    public static let tableName = "report"
+    public static let keyColumn = "number"
 
     public enum Status: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
         /// Routed; nobody has taken it yet.
@@ -125,79 +127,94 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
     /// `child_key` (the folded name), `companion_phone`, and `search_key` (one index per folded word). The facts the
     /// statistics count stay in clear columns: `outcome`, and `child_age`, `child_sex`, `destination_code` copied
     /// from the parse when it is written.
-    public init(row: Row) throws {
+    public init(sqlRow row: SQLRow) throws {
         let cipher = try FieldCipher.inForce
-        number = row["number"]
-        kind = row["kind"]
-        status = row["status"]
-        urgent = row["urgent"]
-        channel = row["channel"]
-        via = row["via"]
-        reporter = try cipher.open(row["reporter"] as String?)
-        text = try cipher.open(row["text"] as String?)
-        receivedAt = row["received_at"]
-        areaCode = row["area_code"]
-        provinceCode = row["province_code"]
-        language = row["language"]
-        let json = try cipher.open(row["parsed"] as String? ?? "{}")
+        number = row["number"].int
+        guard let kind = row["kind"].decode(ParsedMessage.Kind.self), let status = row["status"].decode(Status.self),
+              let receivedAt = row["received_at"].date, let updatedAt = row["updated_at"].date else {
+            throw SQLError("report \(number.map(String.init) ?? "?"): a required column is missing or unreadable")
+        }
+        self.kind = kind
+        self.status = status
+        urgent = row["urgent"].bool ?? false
+        channel = row["channel"].string ?? ""
+        via = row["via"].string ?? "sms"
+        let storedReporter = row["reporter"].string, storedText = row["text"].string, storedResult = row["result"].string
+        reporter = try cipher.open(storedReporter)
+        text = try cipher.open(storedText)
+        self.receivedAt = receivedAt
+        areaCode = row["area_code"].string
+        provinceCode = row["province_code"].string
+        language = row["language"].decode(ParsedMessage.Language.self) ?? .vi
+        let storedParsed = row["parsed"].string ?? "{}"
+        let json = try cipher.open(storedParsed)
         parsed = try JSONDecoder().decode(ParsedMessage.self, from: Data(json.utf8))
-        searchKey = row["search_key"]
-        assignedTo = row["assigned_to"]
-        acknowledgedAt = row["acknowledged_at"]
-        closedAt = row["closed_at"]
-        result = try cipher.open(row["result"] as String?)
-        outcome = (row["outcome"] as String?).flatMap(Outcome.init(rawValue:))
-        updatedAt = row["updated_at"]
-        escalationLevel = row["escalation_level"] ?? 0
-        escalationRound = row["escalation_round"] ?? 0
-        nextEscalationAt = row["next_escalation_at"]
-        reminders = row["reminders"] ?? 0
-        callNow = row["call_now"] ?? false
+        searchKey = row["search_key"].string
+        assignedTo = row["assigned_to"].string
+        acknowledgedAt = row["acknowledged_at"].date
+        closedAt = row["closed_at"].date
+        result = try cipher.open(storedResult)
+        outcome = row["outcome"].decode(Outcome.self)
+        self.updatedAt = updatedAt
+        escalationLevel = row["escalation_level"].int ?? 0
+        escalationRound = row["escalation_round"].int ?? 0
+        nextEscalationAt = row["next_escalation_at"].date
+        reminders = row["reminders"].int ?? 0
+        callNow = row["call_now"].bool ?? false
         encodedParsed = nil
         sealed = SealedColumns(
-            reporter: row["reporter"], reporterValue: reporter, reporterIndex: row["reporter_index"],
-            text: row["text"], textValue: text, parsed: row["parsed"] ?? "{}", parsedValue: parsed,
-            searchKey: searchKey, searchKeyValue: searchKey, result: row["result"], resultValue: result,
-            childKey: row["child_key"], companionPhone: row["companion_phone"])
+            reporter: storedReporter, reporterValue: reporter, reporterIndex: row["reporter_index"].string,
+            text: storedText, textValue: text, parsed: storedParsed, parsedValue: parsed,
+            searchKey: searchKey, searchKeyValue: searchKey, result: storedResult, resultValue: result,
+            childKey: row["child_key"].string, companionPhone: row["companion_phone"].string)
+    }
+
+    public init(row: Row) throws {
+        try self.init(sqlRow: SQLRow(row))
     }
 
     /// Columns written without Codable: the insert is on every report's path.
-    public func encode(to container: inout PersistenceContainer) throws {
+    public func sqlColumns() throws -> [(String, SQLValue)] {
         let cipher = try FieldCipher.inForce
-        container["number"] = number
-        container["kind"] = kind
-        container["status"] = status
-        container["urgent"] = urgent
-        container["channel"] = channel
-        container["via"] = via
         let kept = KeptColumns(sealed, cipher: cipher)
-        container["reporter"] = try kept.sealed(\.reporter, if: kept.columns?.reporterValue == reporter) ?? cipher.seal(reporter)
-        container["reporter_index"] = kept.index(\.reporterIndex, if: kept.columns?.reporterValue == reporter) ?? cipher.index(reporter)
-        container["text"] = try kept.sealed(\.text, if: kept.columns?.textValue == text) ?? cipher.seal(text)
-        container["received_at"] = receivedAt
-        container["area_code"] = areaCode
-        container["province_code"] = provinceCode
-        container["language"] = language
         let parsedUnchanged = kept.columns?.parsedValue == parsed
-        container["parsed"] = try kept.sealed(\.parsed, if: parsedUnchanged) ?? cipher.seal((encodedParsed ?? Report.json(parsed)) as String) as String
-        container["search_key"] = kept.index(\.searchKey, if: kept.columns?.searchKeyValue == searchKey)
-            ?? searchKey.map { Report.searchIndex($0, cipher: cipher) }
-        container["assigned_to"] = assignedTo
-        container["acknowledged_at"] = acknowledgedAt
-        container["closed_at"] = closedAt
-        container["result"] = try kept.sealed(\.result, if: kept.columns?.resultValue == result) ?? cipher.seal(result)
-        container["outcome"] = outcome?.rawValue
-        container["updated_at"] = updatedAt
-        container["escalation_level"] = escalationLevel
-        container["escalation_round"] = escalationRound
-        container["next_escalation_at"] = nextEscalationAt
-        container["reminders"] = reminders
-        container["call_now"] = callNow
-        container["child_key"] = kept.index(\.childKey, if: parsedUnchanged) ?? parsed.child.name.map { cipher.index(TextFolding.fold($0)) }
-        container["child_age"] = parsed.child.age
-        container["child_sex"] = parsed.child.sex?.rawValue
-        container["destination_code"] = parsed.destination.code
-        container["companion_phone"] = kept.index(\.companionPhone, if: parsedUnchanged) ?? cipher.index(parsed.companion.phone)
+        return [
+            ("number", number.sqlValue),
+            ("kind", .text(kind.rawValue)),
+            ("status", .text(status.rawValue)),
+            ("urgent", urgent.sqlValue),
+            ("channel", .text(channel)),
+            ("via", .text(via)),
+            ("reporter", try (kept.sealed(\.reporter, if: kept.columns?.reporterValue == reporter) ?? cipher.seal(reporter)).sqlValue),
+            ("reporter_index", (kept.index(\.reporterIndex, if: kept.columns?.reporterValue == reporter) ?? cipher.index(reporter)).sqlValue),
+            ("text", try (kept.sealed(\.text, if: kept.columns?.textValue == text) ?? cipher.seal(text)).sqlValue),
+            ("received_at", .date(receivedAt)),
+            ("area_code", areaCode.sqlValue),
+            ("province_code", provinceCode.sqlValue),
+            ("language", .text(language.rawValue)),
+            ("parsed", .text(try kept.sealed(\.parsed, if: parsedUnchanged) ?? cipher.seal((encodedParsed ?? Report.json(parsed)) as String) as String)),
+            ("search_key", (kept.index(\.searchKey, if: kept.columns?.searchKeyValue == searchKey) ?? searchKey.map { Report.searchIndex($0, cipher: cipher) }).sqlValue),
+            ("assigned_to", assignedTo.sqlValue),
+            ("acknowledged_at", acknowledgedAt.sqlValue),
+            ("closed_at", closedAt.sqlValue),
+            ("result", try (kept.sealed(\.result, if: kept.columns?.resultValue == result) ?? cipher.seal(result)).sqlValue),
+            ("outcome", outcome?.rawValue.sqlValue ?? .null),
+            ("updated_at", .date(updatedAt)),
+            ("escalation_level", escalationLevel.sqlValue),
+            ("escalation_round", escalationRound.sqlValue),
+            ("next_escalation_at", nextEscalationAt.sqlValue),
+            ("reminders", reminders.sqlValue),
+            ("call_now", callNow.sqlValue),
+            ("child_key", (kept.index(\.childKey, if: parsedUnchanged) ?? parsed.child.name.map { cipher.index(TextFolding.fold($0)) }).sqlValue),
+            ("child_age", parsed.child.age.sqlValue),
+            ("child_sex", parsed.child.sex?.rawValue.sqlValue ?? .null),
+            ("destination_code", parsed.destination.code.sqlValue),
+            ("companion_phone", (kept.index(\.companionPhone, if: parsedUnchanged) ?? cipher.index(parsed.companion.phone)).sqlValue),
+        ]
+    }
+
+    public func encode(to container: inout PersistenceContainer) throws {
+        for (name, value) in try sqlColumns() { container[name] = value.databaseValue }
     }
 
     /// Which stored forms a write may keep: a sealed one only under the cipher's current key (so `rekey` and turning
@@ -283,8 +300,9 @@ extension ParsedMessage.Kind: DatabaseValueConvertible {}
 extension ParsedMessage.Language: DatabaseValueConvertible {}
 
 /// One thing that happened to a report, for its timeline.
-public struct ReportEvent: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct ReportEvent: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord, SQLRecord {
     public static let databaseTableName = "report_event"
+    public static let tableName = "report_event"
 
     public var id: Int64?
     public var reportNumber: Int
@@ -317,22 +335,29 @@ public struct ReportEvent: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
     /// The detail may quote a message (a note, a merged report's text): sealed (``FieldCipher``).
+    public init(sqlRow row: SQLRow) throws {
+        guard let reportNumber = row["report_number"].int, let at = row["at"].date, let kind = row["kind"].string else {
+            throw SQLError("report_event \(row["id"].int.map(String.init) ?? "?"): a required column is missing or unreadable")
+        }
+        id = row["id"].int64
+        self.reportNumber = reportNumber
+        self.at = at
+        self.kind = kind
+        actor = row["actor"].string
+        detail = try FieldCipher.inForce.open(row["detail"].string)
+    }
+
     public init(row: Row) throws {
-        id = row["id"]
-        reportNumber = row["report_number"]
-        at = row["at"]
-        kind = row["kind"]
-        actor = row["actor"]
-        detail = try FieldCipher.inForce.open(row["detail"] as String?)
+        try self.init(sqlRow: SQLRow(row))
+    }
+
+    public func sqlColumns() throws -> [(String, SQLValue)] {
+        [("id", id.sqlValue), ("report_number", reportNumber.sqlValue), ("at", .date(at)), ("kind", .text(kind)), ("actor", actor.sqlValue),
+         ("detail", (Self.clearKinds.contains(kind) ? detail : try FieldCipher.inForce.seal(detail)).sqlValue)]
     }
 
     public func encode(to container: inout PersistenceContainer) throws {
-        container["id"] = id
-        container["report_number"] = reportNumber
-        container["at"] = at
-        container["kind"] = kind
-        container["actor"] = actor
-        container["detail"] = Self.clearKinds.contains(kind) ? detail : try FieldCipher.inForce.seal(detail)
+        for (name, value) in try sqlColumns() { container[name] = value.databaseValue }
     }
 
     /// Kinds whose detail the system writes and never quotes a person (officer ids, levels, fields missing): stored

@@ -72,10 +72,10 @@ struct TestDeployment {
         try Deployment.load(configPath: configPath, environment: environment)
     }
 
-    func runtime() throws -> TiplineRuntime {
+    func runtime() async throws -> TiplineRuntime {
         var logger = Logger(label: "tipline-test")
         logger.logLevel = .warning
-        return try TiplineRuntime.make(deployment: try load(), logger: logger)
+        return try await TiplineRuntime.make(deployment: try load(), logger: logger)
     }
 
     func remove() {

@@ -11,7 +11,7 @@ func withTipline<T: Sendable>(
         let deployment = try TestDeployment(providerPort: providerPort, verify: verify, extra: extra, environment: environment,
                                             segmentsPerSecond: segmentsPerSecond)
         defer { deployment.remove() }
-        let runtime = try deployment.runtime()
+        let runtime = try await deployment.runtime()
         return try await runTipline(runtime) { port in try await body(fake, runtime, port) }
     }
 }
