@@ -64,7 +64,8 @@ public struct AppDatabase: Sendable {
 
     /// A read on whichever backend this database is (``SQLSession``), with the cipher bound: what the store's code is
     /// written against (issue 16: every statement once, for SQLite and PostgreSQL).
-    func sqlRead<T: Sendable>(_ work: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
+    @discardableResult
+    public func sqlRead<T: Sendable>(_ work: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
         switch backend {
         case .sqlite(let writer): try await writer.read { [cipher] db in try cipher.bind { try work(SQLiteSession(db)) } }
         case .postgres(let postgres): try await postgres.read { [cipher] session in try cipher.bind { try work(session) } }
@@ -73,7 +74,8 @@ public struct AppDatabase: Sendable {
 
     /// A write transaction on whichever backend this database is, with the cipher bound (SQLite: `BEGIN IMMEDIATE`;
     /// PostgreSQL: serialized with every instance's writes).
-    func sqlWrite<T: Sendable>(_ work: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
+    @discardableResult
+    public func sqlWrite<T: Sendable>(_ work: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
         switch backend {
         case .sqlite(let writer):
             try await writer.writeWithoutTransaction { [cipher] db in

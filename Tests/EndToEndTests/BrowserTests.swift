@@ -14,7 +14,7 @@ struct BrowserTests {
         let script = TestDeployment.packageRoot.appendingPathComponent("Tests/EndToEndTests/Browser/hotline_browser.py").path
         let fake = FakeTwilio()
         try await runFakeTwilio(fake) { providerPort in
-            let deployment = try TestDeployment(providerPort: providerPort)
+            let deployment = try await TestDeployment(providerPort: providerPort)
             defer { deployment.remove() }
             let runtime = try await deployment.runtime()
             try await runtime.database.insertUser(name: "desk-a", role: .hotline, officerID: nil,

@@ -86,7 +86,7 @@ struct ConversationTests {
     func incompleteParts() async throws {
         let fake = FakeProviders()
         try await runFakeProviders(fake) { providerPort in
-            let deployment = try TestDeployment(providerPort: providerPort, extra: """
+            let deployment = try await TestDeployment(providerPort: providerPort, extra: """
               vonage:
                 provider: vonage
                 number: "84900000003"

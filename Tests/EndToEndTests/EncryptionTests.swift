@@ -25,7 +25,8 @@ struct EncryptionTests {
         return needles.filter { data.range(of: Data($0.utf8)) != nil }
     }
 
-    @Test("the database file, its WAL and a backup hold none of a report's personal values; they read back whole")
+    @Test("the database file, its WAL and a backup hold none of a report's personal values; they read back whole",
+          .enabled(if: TestBackend.isSQLite, "the SQLite file's bytes"))
     func nothingInClearOnDisk() async throws {
         try await withTipline { fake, runtime, port in
             let text = "TRE \(Self.child) 14t nu thon \(Self.village) xa Lung Cu di HCM nguoi dua \(Self.companion)"
@@ -100,10 +101,10 @@ struct EncryptionTests {
     }
 
     @Test("serve and check-config refuse to start without a key unless the config says encryption: off")
-    func refusedWithoutKey() throws {
+    func refusedWithoutKey() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-nokey-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let deployment = try TestDeployment(providerPort: 1)
+        let deployment = try await TestDeployment(providerPort: 1)
         defer { deployment.remove() }
         var environment = deployment.environment
         environment["TIPLINE_ENCRYPTION_KEYS"] = nil
@@ -111,7 +112,7 @@ struct EncryptionTests {
         #expect { try Deployment.load(configPath: deployment.configPath, environment: environment) } throws: { error in
             "\(error)".contains("encryption: no encryption key")
         }
-        let plain = try TestDeployment(providerPort: 1, extra: "encryption: off")
+        let plain = try await TestDeployment(providerPort: 1, extra: "encryption: off")
         defer { plain.remove() }
         let off = try Deployment.load(configPath: plain.configPath, environment: environment)
         #expect(off.settings.cipher.isOn == false)
@@ -136,9 +137,10 @@ struct RestoreTests {
         return (process.terminationStatus, String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
     }
 
-    @Test("restore puts a good backup in place; it refuses a damaged one and one written by a newer tipline")
+    @Test("restore puts a good backup in place; it refuses a damaged one and one written by a newer tipline",
+          .enabled(if: TestBackend.isSQLite, "SQLite's backup and restore; PostgreSQL's are pg_dump and pg_restore"))
     func restore() async throws {
-        let deployment = try TestDeployment(providerPort: 1)
+        let deployment = try await TestDeployment(providerPort: 1)
         defer { deployment.remove() }
         let backup = deployment.folder.appendingPathComponent("backup.sqlite").path
         let newer = deployment.folder.appendingPathComponent("newer.sqlite").path

@@ -44,7 +44,7 @@ struct HotlineAPITests {
     func withFixture(_ body: (Fixture) async throws -> Void) async throws {
         let fake = FakeTwilio()
         try await runFakeTwilio(fake) { providerPort in
-            let deployment = try TestDeployment(providerPort: providerPort)
+            let deployment = try await TestDeployment(providerPort: providerPort)
             defer { deployment.remove() }
             let runtime = try await deployment.runtime()
             let hotline = StaffAuth.newToken(), officer = StaffAuth.newToken(), admin = StaffAuth.newToken()
@@ -177,14 +177,14 @@ struct HotlineAPITests {
     @Test("the CSV export streams page by page past the API's page size, newest first, with one audit entry counting its rows")
     func exportStreamsPages() async throws {
         try await withFixture { f in
-            try await f.runtime.database.dbWrite { db in
+            try await f.runtime.database.write { store in
                 for index in 0..<1_234 {
                     var parsed = ParsedMessage(kind: .tip)
                     parsed.child = .init(name: "Lan", age: 14, sex: .female)
                     parsed.origin = .init(areaCode: "715", areaName: "Xã Lũng Cú")
                     var report = Report(parsed: parsed, channel: "twilio", reporter: "+849123\(String(format: "%05d", index))",
                                         text: "TRE Lan 14t nu xa Lung Cu", receivedAt: Date(), provinceCode: "8")
-                    try report.insert(db)
+                    try store.insert(&report)
                 }
             }
             let before = try await f.runtime.database.auditLog(limit: 500).filter { $0.action == "export_csv" }.count

@@ -56,7 +56,7 @@ struct OperationsTests {
     func shutdownWithRequestsInFlight() async throws {
         let fake = FakeTwilio()
         try await runFakeTwilio(fake) { providerPort in
-            let deployment = try TestDeployment(providerPort: providerPort)
+            let deployment = try await TestDeployment(providerPort: providerPort)
             defer { deployment.remove() }
             let runtime = try await deployment.runtime()
             let answered = Collected()
@@ -82,8 +82,8 @@ struct OperationsTests {
                 return posting
             }
             await inFlight.value
-            let stored = Set(try await runtime.database.reader.read { db in
-                try String.fetchAll(db, sql: "SELECT provider_message_id FROM inbound_message")
+            let stored = Set(try await runtime.database.sqlRead { session in
+                try session.rows("SELECT provider_message_id FROM inbound_message").compactMap { $0[0].string }
             })
             let acknowledged = answered.values
             #expect(!acknowledged.isEmpty)
@@ -91,11 +91,11 @@ struct OperationsTests {
         }
     }
 
-    @Test("a backup taken under write load opens and passes PRAGMA integrity_check")
+    @Test("a backup taken under write load opens and passes PRAGMA integrity_check", .enabled(if: TestBackend.isSQLite, "SQLite's backup; PostgreSQL's is pg_dump"))
     func backupUnderLoad() async throws {
         let fake = FakeTwilio()
         try await runFakeTwilio(fake) { providerPort in
-            let deployment = try TestDeployment(providerPort: providerPort)
+            let deployment = try await TestDeployment(providerPort: providerPort)
             defer { deployment.remove() }
             let runtime = try await deployment.runtime()
             let backup = deployment.folder.appendingPathComponent("backup/tipline-backup.sqlite").path

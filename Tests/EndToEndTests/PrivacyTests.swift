@@ -36,7 +36,7 @@ struct PrivacyTests {
         let fake = FakeProviders()
         let logs = CapturedLogs()
         try await runFakeProviders(fake) { providerPort in
-            let deployment = try TestDeployment(providerPort: providerPort)
+            let deployment = try await TestDeployment(providerPort: providerPort)
             defer { deployment.remove() }
             let runtime = try await TiplineRuntime.make(deployment: try deployment.load(), logger: logs.logger)
             try await runTipline(runtime) { port in

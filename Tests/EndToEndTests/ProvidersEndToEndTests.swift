@@ -11,8 +11,8 @@ import TiplineStore
 struct ProvidersEndToEndTests {
     let client = CurlClient()
 
-    func providersDeployment(_ port: Int, outbox: String = "") throws -> TestDeployment {
-        try TestDeployment(providerPort: port, extra: """
+    func providersDeployment(_ port: Int, outbox: String = "") async throws -> TestDeployment {
+        try await TestDeployment(providerPort: port, extra: """
           at:
             provider: africastalking
             number: "12345"
@@ -41,7 +41,7 @@ struct ProvidersEndToEndTests {
     func withProviders(_ body: (FakeProviders, TiplineRuntime, Int) async throws -> Void) async throws {
         let fake = FakeProviders()
         try await runFakeProviders(fake) { providerPort in
-            let deployment = try providersDeployment(providerPort)
+            let deployment = try await providersDeployment(providerPort)
             defer { deployment.remove() }
             let runtime = try await deployment.runtime()
             try await runTipline(runtime) { port in try await body(fake, runtime, port) }
@@ -137,7 +137,7 @@ struct ProvidersEndToEndTests {
             #expect(second[1].lastError?.contains("21610") == true)
         }
         // Connection refused: retried up to max_attempts (5 in the test deployment), then undeliverable.
-        let deployment = try TestDeployment(providerPort: try TestPorts.unused())
+        let deployment = try await TestDeployment(providerPort: try TestPorts.unused())
         defer { deployment.remove() }
         let runtime = try await deployment.runtime()
         try await runTipline(runtime) { port in
@@ -155,7 +155,7 @@ struct ProvidersEndToEndTests {
     func timeout() async throws {
         let fake = FakeProviders()
         try await runFakeProviders(fake) { providerPort in
-            let deployment = try TestDeployment(providerPort: providerPort, sendTimeout: 1)
+            let deployment = try await TestDeployment(providerPort: providerPort, sendTimeout: 1)
             defer { deployment.remove() }
             let runtime = try await deployment.runtime()
             try await runTipline(runtime) { port in
@@ -174,7 +174,7 @@ struct ProvidersEndToEndTests {
     func deliveryReports() async throws {
         let fake = FakeProviders()
         try await runFakeProviders(fake) { providerPort in
-            let deployment = try TestDeployment(providerPort: providerPort)
+            let deployment = try await TestDeployment(providerPort: providerPort)
             defer { deployment.remove() }
             let runtime = try await deployment.runtime()
             try await runTipline(runtime) { port in

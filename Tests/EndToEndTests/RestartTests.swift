@@ -16,7 +16,7 @@ struct RestartTests {
             // First run: the provider's address is wrong (nothing listens there), so every send fails and stays queued.
             let closedPort = try TestPorts.unused()
             // Enough attempts that none gives up while the provider is down.
-            let down = try TestDeployment(providerPort: closedPort, maxAttempts: 100)
+            let down = try await TestDeployment(providerPort: closedPort, maxAttempts: 100)
             defer { down.remove() }
             let firstRuntime = try await down.runtime()
             try await runTipline(firstRuntime) { port in
@@ -27,8 +27,8 @@ struct RestartTests {
                 _ = try await waitForOutbox(firstRuntime.database) { $0.allSatisfy { $0.attempts >= 1 } }
             }
             // A crash between a send and its record leaves a message `sending`.
-            try await firstRuntime.database.writer.write { db in
-                try db.execute(sql: "UPDATE outbox SET state = 'sending' WHERE id = (SELECT MIN(id) FROM outbox)")
+            try await firstRuntime.database.sqlWrite { session in
+                try session.execute("UPDATE outbox SET state = 'sending' WHERE id = (SELECT MIN(id) FROM outbox)")
             }
             let queued = try await firstRuntime.database.outboundMessages()
             #expect(queued.count >= 4)

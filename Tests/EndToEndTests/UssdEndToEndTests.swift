@@ -12,7 +12,7 @@ struct UssdEndToEndTests {
     func protocolOverHTTP() async throws {
         let fake = FakeTwilio()
         try await runFakeTwilio(fake) { providerPort in
-            let deployment = try TestDeployment(providerPort: providerPort, extra: """
+            let deployment = try await TestDeployment(providerPort: providerPort, extra: """
               ussd:
                 provider: ussd
                 service_code: "*123#"

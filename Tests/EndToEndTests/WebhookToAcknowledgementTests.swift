@@ -93,16 +93,24 @@ struct WebhookToAcknowledgementTests {
     func unwritableDatabase() async throws {
         try await withTipline { fake, runtime, port in
             // Make every write fail, as a full or read-only disk would.
-            try await runtime.database.writer.write { db in
-                try db.execute(sql: """
-                    CREATE TRIGGER refuse BEFORE INSERT ON inbound_message
-                    BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END
-                    """)
+            try await runtime.database.sqlWrite { session in
+                switch session.dialect {
+                case .sqlite:
+                    try session.execute("""
+                        CREATE TRIGGER refuse BEFORE INSERT ON inbound_message
+                        BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END
+                        """)
+                case .postgresql:
+                    try session.execute("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full (simulated)'; END $$")
+                    try session.execute("CREATE TRIGGER refuse BEFORE INSERT ON inbound_message FOR EACH ROW EXECUTE FUNCTION refuse()")
+                }
             }
             let response = try await postSMS(client, port: port, sid: "SM-503", from: "+84900000204", body: "TRE Lan 14t nu xa Lung Cu di HCM")
             #expect(response.status == 503)
             #expect(response.header("Retry-After") != nil)
-            try await runtime.database.writer.write { db in try db.execute(sql: "DROP TRIGGER refuse") }
+            try await runtime.database.sqlWrite { session in
+                try session.execute(session.dialect == .sqlite ? "DROP TRIGGER refuse" : "DROP TRIGGER refuse ON inbound_message")
+            }
             // The provider's retry then succeeds.
             let retry = try await postSMS(client, port: port, sid: "SM-503", from: "+84900000204", body: "TRE Lan 14t nu xa Lung Cu di HCM")
             #expect(retry.status == 200)

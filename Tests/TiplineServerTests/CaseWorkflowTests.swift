@@ -248,7 +248,7 @@ struct CaseWorkflowTests {
         s.clock.advance(minutes: 5)
         _ = try await s.sms("+84900000605", "TRE Mai 13t nu xa Lung Cu di Ha Noi")
         // Only alerts that left count (the scenario sends nothing by itself).
-        try await s.runtime.database.dbWrite { db in try db.execute(sql: "UPDATE outbox SET state = 'sent' WHERE purpose = 'alert'") }
+        try await s.runtime.database.sqlWrite { session in try session.execute("UPDATE outbox SET state = 'sent' WHERE purpose = 'alert'") }
         _ = try await s.sms(lungCuPolice, "NHAN")
         #expect(try await s.report(1002).assignedTo == "lungcu-police", "the latest alert")
         #expect(try await s.report(1001).assignedTo == nil)

@@ -27,7 +27,7 @@ struct Scenario {
     init(at start: String, folder existing: URL? = nil, clock existingClock: ManualClock? = nil) async throws {
         folder = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("tipline-scenario-\(UUID().uuidString)")
         clock = existingClock ?? ManualClock(start)
-        let deployment = try SampleDeployment.load(environment: ["TIPLINE_DATABASE_PATH": folder.appendingPathComponent("t.sqlite").path])
+        let deployment = try SampleDeployment.load(environment: try await SampleDeployment.databaseEnvironment(folder: folder))
         var logger = Logger(label: "scenario")
         logger.logLevel = .error
         let clock = self.clock
@@ -178,8 +178,8 @@ struct EscalationTests {
         defer { s.remove() }
         _ = try await s.sms("+84900000406", "KHAN be gai 12t xa Lung Cu")
         let alert = try #require(try await s.alerts(1001).first)
-        try await s.runtime.database.writer.write { db in
-            try db.execute(sql: "UPDATE outbox SET state = 'sent', provider_message_id = 'SMx' WHERE id = ?", arguments: [alert.id])
+        try await s.runtime.database.sqlWrite { session in
+            try session.execute("UPDATE outbox SET state = 'sent', provider_message_id = 'SMx' WHERE id = ?", alert.id)
         }
         try await s.runtime.database.recordDeliveryReport(channel: "simulator", providerMessageID: "SMx", state: .failed, error: "30003", now: s.clock.read())
         #expect(try await s.runtime.escalation.tick() == 1)

@@ -1,5 +1,6 @@
 import Foundation
 import TiplineServer
+import TiplineStore
 
 enum SampleDeployment {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -14,6 +15,20 @@ enum SampleDeployment {
 
     static func load(environment: [String: String] = [:]) throws -> Deployment {
         try Deployment.load(configPath: configPath, environment: keys.merging(environment) { $1 })
+    }
+
+    /// Where a test's database is: a SQLite file in `folder`, or a fresh PostgreSQL database when the suite runs on
+    /// PostgreSQL (`TIPLINE_TEST_BACKEND=postgresql`).
+    /// A second start on the same folder finds the same database (its URL is kept in the folder).
+    static func databaseEnvironment(folder: URL) async throws -> [String: String] {
+        let kept = folder.appendingPathComponent("database-url")
+        if let url = try? String(contentsOf: kept, encoding: .utf8) { return ["TIPLINE_DATABASE_URL": url] }
+        if let url = try await PostgresBackend.scratchDatabaseForTests() {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try url.write(to: kept, atomically: true, encoding: .utf8)
+            return ["TIPLINE_DATABASE_URL": url]
+        }
+        return ["TIPLINE_DATABASE_PATH": folder.appendingPathComponent("t.sqlite").path]
     }
 
     /// A copy of config/ in a temporary folder, with `edit` applied to one file, for broken-config tests.

@@ -137,8 +137,8 @@ struct UssdTests {
     func tokenChecked() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-ussd-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let deployment = try SampleDeployment.load(environment: ["TIPLINE_DATABASE_PATH": folder.appendingPathComponent("t.sqlite").path,
-                                                                 "TIPLINE_CHANNEL_USSD_WEBHOOK_TOKEN": "ussd-hook"])
+        let deployment = try SampleDeployment.load(environment: try await SampleDeployment.databaseEnvironment(folder: folder)
+            .merging(["TIPLINE_CHANNEL_USSD_WEBHOOK_TOKEN": "ussd-hook"]) { $1 })
         #expect(deployment.settings.ussdChannels["ussd"]?.verifyRequests == true, "on by default")
         var logger = Logger(label: "ussd-token")
         logger.logLevel = .error

@@ -67,6 +67,32 @@ public final class PostgresBackend: Sendable {
         for connection in idle.withLock({ $0 }) { connection.close().whenComplete { [connection] _ in _ = connection } }
     }
 
+    /// A new, empty database on the server `url` names (its role must have CREATEDB), for test suites and load runs;
+    /// returns the URL of the new database. The name is `prefix` and random letters.
+    public static func makeScratchDatabase(from url: String, prefix: String = "tipline_scratch") async throws -> String {
+        let location = try PostgresLocation(url: url)
+        let name = prefix + "_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
+        guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+            throw SQLError("'\(name)' is not a plain database name")
+        }
+        let admin = PostgresBackend(location)
+        defer { Task { await admin.close() } }
+        try await admin.session { session in try session.execute("CREATE DATABASE \(name)") }
+        guard var components = URLComponents(string: url) else { throw SQLError("not a URL") }
+        components.path = "/" + name
+        return components.string ?? url
+    }
+
+    /// For test suites run on PostgreSQL (`TIPLINE_TEST_BACKEND=postgresql`, scripts/test's second pass): a fresh
+    /// database on the test cluster (`TIPLINE_TEST_POSTGRES_URL`) for each deployment a test makes; nil on SQLite.
+    public static func scratchDatabaseForTests(environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> String? {
+        guard environment["TIPLINE_TEST_BACKEND"] == "postgresql" else { return nil }
+        guard let url = environment["TIPLINE_TEST_POSTGRES_URL"], !url.isEmpty else {
+            throw SQLError("TIPLINE_TEST_BACKEND=postgresql needs TIPLINE_TEST_POSTGRES_URL (scripts/postgres start prints one)")
+        }
+        return try await makeScratchDatabase(from: url, prefix: "tipline_test")
+    }
+
     /// Closes the idle connections.
     public func close() async {
         let connections = idle.withLock { idle -> [PostgresConnection] in

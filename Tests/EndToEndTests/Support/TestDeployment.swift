@@ -3,6 +3,14 @@ import Foundation
 import Logging
 import TiplineProviders
 import TiplineServer
+import TiplineStore
+
+/// Which backend the suite runs on: scripts/test runs it on SQLite, then again with TIPLINE_TEST_BACKEND=postgresql.
+enum TestBackend {
+    static var isPostgres: Bool { ProcessInfo.processInfo.environment["TIPLINE_TEST_BACKEND"] == "postgresql" }
+    /// For tests of what only the SQLite file has (its bytes on disk, `tipline backup` and `restore`).
+    static var isSQLite: Bool { !isPostgres }
+}
 
 /// A deployment in a temporary folder: the sample reference data and roster, a real SQLite file, and one Twilio-format
 /// channel `sms` pointing at a loopback provider.
@@ -19,7 +27,7 @@ struct TestDeployment {
 
     init(providerPort: Int, account: String = "ACtest0000000000000000000000000000", verify: Bool = false,
          extra: String = "", environment: [String: String] = [:], sendTimeout: Double = 10, maxAttempts: Int = 5,
-         segmentsPerSecond: Double = 1000) throws {
+         segmentsPerSecond: Double = 1000) async throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-test-\(UUID().uuidString)")
         let config = folder.appendingPathComponent("config")
         try FileManager.default.createDirectory(at: config, withIntermediateDirectories: true)
@@ -61,8 +69,10 @@ struct TestDeployment {
         \(extra)
         """
         try yaml.write(to: config.appendingPathComponent("tipline.yaml"), atomically: true, encoding: .utf8)
+        var database: [String: String] = [:]
+        if let url = try await PostgresBackend.scratchDatabaseForTests() { database["TIPLINE_DATABASE_URL"] = url }
         self.environment = ["TIPLINE_CHANNEL_SMS_AUTH_TOKEN": "test-auth-token", "TIPLINE_ENCRYPTION_KEYS": Self.testKeys,
-                            "TIPLINE_INDEX_KEY": Self.testIndexKey].merging(environment) { $1 }
+                            "TIPLINE_INDEX_KEY": Self.testIndexKey].merging(database) { $1 }.merging(environment) { $1 }
     }
 
     var configPath: String { folder.appendingPathComponent("config/tipline.yaml").path }

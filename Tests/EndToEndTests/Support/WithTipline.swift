@@ -8,7 +8,7 @@ func withTipline<T: Sendable>(
 ) async throws -> T {
     let fake = FakeTwilio()
     return try await runFakeTwilio(fake) { providerPort in
-        let deployment = try TestDeployment(providerPort: providerPort, verify: verify, extra: extra, environment: environment,
+        let deployment = try await TestDeployment(providerPort: providerPort, verify: verify, extra: extra, environment: environment,
                                             segmentsPerSecond: segmentsPerSecond)
         defer { deployment.remove() }
         let runtime = try await deployment.runtime()
