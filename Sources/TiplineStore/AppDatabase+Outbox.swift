@@ -5,11 +5,15 @@ import GRDB
 
 extension AppDatabase {
     /// Messages ready to send, oldest first, marked `sending` in the same transaction so no two senders take one.
-    public func claimDueMessages(now: Date, limit: Int) async throws -> [OutboundMessage] {
+    ///
+    /// A claim holds for `lease` seconds (longer than a send and its record take): a message still `sending` after
+    /// that was claimed by an instance that died mid-send, and is claimed again — by another instance of a cluster.
+    public func claimDueMessages(now: Date, limit: Int, lease: TimeInterval = 60) async throws -> [OutboundMessage] {
         // PostgreSQL refuses a negative LIMIT (SQLite reads it as none): a claim of nothing is nothing.
         guard limit > 0 else { return [] }
         return try await sqlWrite { session in
-            let claimed = try session.fetchAll(OutboundMessage.self, session.dialect == .postgresql ? Self.claimLocking : Self.claim, now, now, limit)
+            let claimed = try session.fetchAll(OutboundMessage.self, session.dialect == .postgresql ? Self.claimLocking : Self.claim,
+                                               now, now.addingTimeInterval(lease), now, now, limit)
             // RETURNING promises no order.
             return claimed.sorted { ($0.nextAttemptAt, $0.id ?? 0) < ($1.nextAttemptAt, $1.id ?? 0) }
         }
@@ -17,31 +21,38 @@ extension AppDatabase {
 
     /// The claim in one statement, so that the messages chosen are the ones marked.
     private static let claim = """
-        UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?
-        WHERE id IN (SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?)
+        UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?, lease_until = ?
+        WHERE id IN (SELECT id FROM outbox WHERE (state = 'queued' AND next_attempt_at <= ?) OR (state = 'sending' AND lease_until <= ?)
+            ORDER BY next_attempt_at, id LIMIT ?)
         RETURNING *
         """
 
     /// On PostgreSQL the chosen rows are also locked, and rows another transaction holds passed over: the cluster's
     /// write lock already serializes claims, this keeps two of them from taking one message without it.
     private static let claimLocking = """
-        UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?
-        WHERE id IN (SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?
-            FOR UPDATE SKIP LOCKED)
+        UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?, lease_until = ?
+        WHERE id IN (SELECT id FROM outbox WHERE (state = 'queued' AND next_attempt_at <= ?) OR (state = 'sending' AND lease_until <= ?)
+            ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED)
         RETURNING *
         """
 
     /// When the next queued message falls due, for the dispatcher's sleep.
     public func nextDueDate() async throws -> Date? {
         try await sqlRead { session in
-            try session.value("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'queued'").date
+            // The next message due, or the next claim whose lease runs out (a dead instance's message to send again).
+            try session.value("""
+                SELECT MIN(due) FROM (SELECT MIN(next_attempt_at) AS due FROM outbox WHERE state = 'queued'
+                    UNION ALL SELECT MIN(lease_until) AS due FROM outbox WHERE state = 'sending') AS next
+                """).date
         }
     }
 
     /// After a crash or a stop, messages left `sending` go back to the queue: at most one resend, never a loss.
     @discardableResult
     public func requeueInterruptedSends(now: Date) async throws -> Int {
-        try await sqlWrite { session in
+        // On PostgreSQL other instances' sends are in flight: their claims run out by their lease instead.
+        guard dialect == .sqlite else { return 0 }
+        return try await sqlWrite { session in
             try session.execute("UPDATE outbox SET state = 'queued', next_attempt_at = ?, updated_at = ? WHERE state = 'sending'", now, now)
         }
     }

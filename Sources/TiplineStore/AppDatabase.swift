@@ -532,6 +532,13 @@ public struct AppDatabase: Sendable {
                 """)
             try db.execute(sql: "CREATE INDEX report_unclosed ON report (received_at) WHERE status != 'closed' AND kind != 'command'")
         }
+        migrator.registerMigration("v20: outbox claims carry a lease") { db in
+            // Several instances on one PostgreSQL database send from one outbox: a claim is good until `lease_until`,
+            // after which another instance takes the message again (its claimer died mid-send). A restarted SQLite
+            // server, alone on its file, still puts every `sending` message back at once.
+            try db.alter(table: "outbox") { t in t.add(column: "lease_until", .datetime) }
+            try db.execute(sql: "CREATE INDEX outbox_lease ON outbox (lease_until) WHERE state = 'sending'")
+        }
         return migrator
     }
 }

@@ -87,7 +87,7 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
                     if !stopping, !drained, claimed.count - next < settings.concurrency {
                         do {
                             let limit = settings.concurrency * 4
-                            let batch = try await database.claimDueMessages(now: clock(), limit: limit)
+                            let batch = try await database.claimDueMessages(now: clock(), limit: limit, lease: 2 * settings.sendTimeout + 5)
                             claimed.removeFirst(next)
                             next = 0
                             claimed += batch
