@@ -8,15 +8,50 @@ extension AppDatabase {
     ///
     /// A claim holds for `lease` seconds (longer than a send and its record take): a message still `sending` after
     /// that was claimed by an instance that died mid-send, and is claimed again — by another instance of a cluster.
-    public func claimDueMessages(now: Date, limit: Int, lease: TimeInterval = 60) async throws -> [OutboundMessage] {
+    ///
+    /// With `segmentsPerSecond`, each channel's rate limit is booked in the same transaction (`channel_pace`, shared by
+    /// every instance): a claimed message gets the time it may leave (`sendAt`), and one whose slot is more than a
+    /// second away goes back to the queue until then, its attempt given back.
+    public func claimDueMessages(now: Date, limit: Int, lease: TimeInterval = 60, segmentsPerSecond: Double? = nil) async throws -> [OutboundMessage] {
         // PostgreSQL refuses a negative LIMIT (SQLite reads it as none): a claim of nothing is nothing.
         guard limit > 0 else { return [] }
         return try await sqlWrite { session in
             let claimed = try session.fetchAll(OutboundMessage.self, session.dialect == .postgresql ? Self.claimLocking : Self.claim,
                                                now, now.addingTimeInterval(lease), now, now, limit)
-            // RETURNING promises no order.
-            return claimed.sorted { ($0.nextAttemptAt, $0.id ?? 0) < ($1.nextAttemptAt, $1.id ?? 0) }
+                // RETURNING promises no order.
+                .sorted { ($0.nextAttemptAt, $0.id ?? 0) < ($1.nextAttemptAt, $1.id ?? 0) }
+            guard let segmentsPerSecond, segmentsPerSecond > 0, !claimed.isEmpty else { return claimed }
+            return try Self.book(claimed, now: now, segmentsPerSecond: segmentsPerSecond, session)
         }
+    }
+
+    /// Books each claimed message's slot in its channel's pace; gives back the claims whose slot is too far off.
+    private static func book(_ claimed: [OutboundMessage], now: Date, segmentsPerSecond: Double, _ session: any SQLSession) throws -> [OutboundMessage] {
+        var next: [String: Date] = [:]
+        for channel in Set(claimed.map(\.channel)) {
+            next[channel] = try session.value("SELECT next_at FROM channel_pace WHERE channel = ?", channel).date
+        }
+        var booked: [OutboundMessage] = []
+        for var message in claimed {
+            let start = max(now, next[message.channel] ?? now)
+            guard start.timeIntervalSince(now) <= 1 else {
+                try session.execute("""
+                    UPDATE outbox SET state = 'queued', attempts = attempts - 1, next_attempt_at = ?, lease_until = NULL, updated_at = ?
+                    WHERE id = ? AND state = 'sending'
+                    """, start, now, message.id)
+                continue
+            }
+            next[message.channel] = start.addingTimeInterval(Double(message.segments) / segmentsPerSecond)
+            message.sendAt = start
+            booked.append(message)
+        }
+        for (channel, at) in next {
+            try session.execute("""
+                INSERT INTO channel_pace (channel, next_at) VALUES (?, ?)
+                ON CONFLICT (channel) DO UPDATE SET next_at = excluded.next_at
+                """, channel, at)
+        }
+        return booked
     }
 
     /// The claim in one statement, so that the messages chosen are the ones marked.

@@ -539,6 +539,14 @@ public struct AppDatabase: Sendable {
             try db.alter(table: "outbox") { t in t.add(column: "lease_until", .datetime) }
             try db.execute(sql: "CREATE INDEX outbox_lease ON outbox (lease_until) WHERE state = 'sending'")
         }
+        migrator.registerMigration("v21: each channel's rate limit booked in the database") { db in
+            // When each channel may send next: claims book their messages' slots here, so a channel's limit holds for
+            // every instance of a cluster together, not for each alone.
+            try db.create(table: "channel_pace") { t in
+                t.primaryKey("channel", .text)
+                t.column("next_at", .datetime).notNull()
+            }
+        }
         return migrator
     }
 }

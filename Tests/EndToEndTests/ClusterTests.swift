@@ -46,6 +46,35 @@ struct ClusterTests {
         await b.close()
     }
 
+    @Test("a channel's rate limit holds for the whole cluster: claims book slots in the database, not in each instance")
+    func sharedRateLimit() async throws {
+        let url = try await Self.sharedDatabase()
+        let a = try await AppDatabase.open(postgres: try PostgresLocation(url: url))
+        let b = try await AppDatabase.open(postgres: try PostgresLocation(url: url))
+        let now = Date()
+        _ = try await a.write { store in
+            for index in 0..<30 {
+                var message = OutboundMessage(channel: "sms", recipient: "+849000002\(String(format: "%02d", index))", body: "ack \(index)",
+                                              purpose: .acknowledgement, reportNumber: nil, at: now)
+                try store.enqueue(&message)
+            }
+        }
+        async let fromA = a.claimDueMessages(now: now, limit: 15, segmentsPerSecond: 10)
+        async let fromB = b.claimDueMessages(now: now, limit: 15, segmentsPerSecond: 10)
+        let booked = try await fromA + fromB
+        // 10 segments a second between them: slots 0.0, 0.1, … 1.0 s — not 11 each.
+        #expect(booked.count == 11, "\(booked.count) booked")
+        let offsets = booked.compactMap { $0.sendAt?.timeIntervalSince(now) }.sorted()
+        #expect(offsets.count == 11 && zip(offsets, offsets.dropFirst()).allSatisfy { abs($1 - $0 - 0.1) < 0.002 }, "\(offsets)")
+        let waiting = try await a.sqlRead { session in
+            try session.rows("SELECT attempts, next_attempt_at FROM outbox WHERE state = 'queued'").map { ($0[0].int ?? -1, $0[1].date ?? now) }
+        }
+        #expect(waiting.count == 19 && waiting.allSatisfy { $0.0 == 0 && $0.1 > now.addingTimeInterval(0.99) },
+                "the rest wait for their slot (a second or more away; times kept to the millisecond), attempts given back: \(waiting.map { ($0.0, $0.1.timeIntervalSince(now)) })")
+        await a.close()
+        await b.close()
+    }
+
     @Test("two instances receive the same 500 messages in a random order at once: 500 reports, 500 acknowledgements")
     func sameMessagesTwice() async throws {
         let url = try await Self.sharedDatabase()

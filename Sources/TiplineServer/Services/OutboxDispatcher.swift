@@ -25,7 +25,6 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
     let channelLog: ChannelLogBuffer
     private let wakeups: AsyncStream<Void>
     private let wakeupContinuation: AsyncStream<Void>.Continuation
-    private let pacing = Mutex<[String: Date]>([:])
     private let running = Atomic<Bool>(false)
     private let lastCalls = Mutex<[String: ChannelStatus]>([:])
 
@@ -87,7 +86,8 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
                     if !stopping, !drained, claimed.count - next < settings.concurrency {
                         do {
                             let limit = settings.concurrency * 4
-                            let batch = try await database.claimDueMessages(now: clock(), limit: limit, lease: 2 * settings.sendTimeout + 5)
+                            let batch = try await database.claimDueMessages(now: clock(), limit: limit, lease: 2 * settings.sendTimeout + 5,
+                                                                            segmentsPerSecond: settings.segmentsPerSecond)
                             claimed.removeFirst(next)
                             next = 0
                             claimed += batch
@@ -113,7 +113,7 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
                     if let record = await group.next() {
                         inFlight -= 1
                         recorder.add(record)
-                        if record.deferred { drained = true } // the channel's rate limit: no more claims until idle
+                        if record.deferred { drained = true } // a shutdown gave it back: no more claims
                     }
                 }
             }
@@ -146,10 +146,11 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
             metrics.outbound(channel: message.channel, state: "undeliverable")
             return .init(id: id, state: .undeliverable, providerMessageID: nil, error: "channel '\(message.channel)' is not configured", nextAttemptAt: nil)
         }
-        // The channel's rate limit: a short wait here; a long one (or a shutdown) puts the message back, untried.
-        let (start, booked) = pace(channel: message.channel, segments: message.segments)
+        // The channel's rate limit, booked by the claim for the whole cluster: a short wait here (a longer one went
+        // back to the queue); a shutdown puts the message back, untried.
+        let start = message.sendAt ?? clock()
         let wait = start.timeIntervalSince(clock())
-        if !booked || Task.isShuttingDownGracefully {
+        if Task.isShuttingDownGracefully {
             return .init(id: id, state: .queued, providerMessageID: nil, error: nil, nextAttemptAt: start, deferred: true)
         }
         if wait > 0.001 {
@@ -223,18 +224,6 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
                 logger.error("could not record send outcomes", metadata: ["count": "\(records.count)", "attempt": "\(attempt)", "error": "\(error)"])
                 try? await Task.sleep(for: .milliseconds(200 * attempt))
             }
-        }
-    }
-
-    /// Holds a channel to its segments-per-second limit: when this message may go, and whether that slot is taken
-    /// (a slot more than a second away is not booked: the message goes back to the queue until then).
-    private func pace(channel: String, segments: Int) -> (Date, booked: Bool) {
-        let now = clock()
-        return pacing.withLock { next -> (Date, Bool) in
-            let start = max(now, next[channel] ?? now)
-            guard start.timeIntervalSince(now) <= 1 else { return (start, false) }
-            next[channel] = start.addingTimeInterval(Double(segments) / settings.segmentsPerSecond)
-            return (start, true)
         }
     }
 }

@@ -44,6 +44,8 @@ public struct OutboundMessage: Codable, Sendable, Equatable, FetchableRecord, Mu
     public var bundleID: Int64?
     /// A case alert, which may carry others in one SMS (reminders, call-now and group warnings never do).
     public var bundleable = false
+    /// When a claimed message may leave, as its channel's rate limit booked it (``AppDatabase/claimDueMessages``); not stored.
+    public var sendAt: Date? = nil
 
     public init(channel: String, recipient: String, body: String, purpose: Purpose, reportNumber: Int?, at: Date) {
         let sms = SMSText(body)
