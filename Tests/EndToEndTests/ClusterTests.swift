@@ -1,5 +1,9 @@
 import CurlHTTP
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
+import Synchronization
 import Testing
 import TiplineServer
 @testable import TiplineStore
@@ -134,4 +138,195 @@ struct ClusterTests {
             }
         }
     }
+
+    @Test("PostgreSQL stopped for 10 s under load: webhooks answer 503 while it is down, readiness goes false, nothing is lost")
+    func databaseOutage() async throws {
+        // A cluster of this test's own, to stop and start without disturbing the others.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-outage-\(UUID().uuidString)")
+        defer {
+            _ = try? Self.script(["postgres", "stop", folder.path])
+            try? FileManager.default.removeItem(at: folder)
+        }
+        let port = try TestPorts.unused()
+        let url = try Self.script(["postgres", "start", folder.path, "\(port)"]).trimmingCharacters(in: .whitespacesAndNewlines) + "?sslmode=disable"
+        let fake = FakeTwilio()
+        try await runFakeTwilio(fake) { providerPort in
+            let deployment = try await TestDeployment(providerPort: providerPort, environment: ["TIPLINE_DATABASE_URL": url])
+            defer { deployment.remove() }
+            let runtime = try await deployment.runtime()
+            try await runTipline(runtime) { tiplinePort in
+                let statuses = Locked<[Int: Int]>([:])
+                // A provider: each message posted until it is answered 200, a retry 100 ms after anything else.
+                let load = Task {
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        for worker in 0..<4 {
+                            group.addTask {
+                                let deadline = ContinuousClock.now + .seconds(90)
+                                for index in stride(from: worker, to: 240, by: 4) {
+                                    while ContinuousClock.now < deadline {
+                                        let response = try? await postSMS(client, port: tiplinePort, sid: "SMdown\(index)",
+                                                                          from: "+8492\(String(format: "%07d", index))", body: "TRE Lan 14t nu xa Lung Cu di HCM")
+                                        let status = response?.status ?? 0
+                                        statuses.withLock { $0[status, default: 0] += 1 }
+                                        if status == 200 { break }
+                                        try await Task.sleep(for: .milliseconds(100))
+                                    }
+                                    try await Task.sleep(for: .milliseconds(40))
+                                }
+                            }
+                        }
+                        try await group.waitForAll()
+                    }
+                }
+                try await Task.sleep(for: .seconds(1))
+                _ = try Self.script(["postgres", "stop", folder.path])
+                try await Task.sleep(for: .seconds(2))
+                #expect(await runtime.database.isWritable() == false, "readiness goes false")
+                try await Task.sleep(for: .seconds(8))
+                _ = try Self.script(["postgres", "start", folder.path, "\(port)"])
+                try await load.value
+                let answered = statuses.withLock { $0 }
+                #expect(Set(answered.keys).isSubset(of: [200, 503]), "only 200 and 503: \(answered)")
+                #expect(answered[503, default: 0] > 0, "the outage was met: \(answered)")
+                #expect(answered[200] == 240)
+                #expect(await runtime.database.isWritable())
+                let (inbound, acknowledged) = try await runtime.database.sqlRead { session in
+                    (try session.value("SELECT COUNT(*) FROM inbound_message").int,
+                     try session.value("SELECT COUNT(DISTINCT recipient_index) FROM outbox WHERE purpose = 'acknowledgement'").int)
+                }
+                #expect(inbound == 240 && acknowledged == 240, "every message stored once and acknowledged")
+            }
+        }
+    }
+
+    @Test("kill -9 of one of two instances during 2,000 messages: every message answered 200 is stored and acknowledged")
+    func killedInstance() async throws {
+        let url = try await Self.sharedDatabase()
+        let fake = FakeTwilio()
+        try await runFakeTwilio(fake) { providerPort in
+            // A short send timeout: the killed instance's claims run out (2 × 1 s + 5 s) within the test.
+            let deployment = try await TestDeployment(providerPort: providerPort, environment: ["TIPLINE_DATABASE_URL": url], sendTimeout: 1)
+            defer { deployment.remove() }
+            let ports = [try TestPorts.unused(), try TestPorts.unused()]
+            let servers = try ports.map { port in try Self.serve(deployment, port: port) }
+            defer { for server in servers where server.isRunning { server.terminate() } }
+            let victim = servers[0].processIdentifier
+            for port in ports { try await Self.waitUntilLive(port) }
+            let answered = Locked<Set<Int>>([])
+            let killed = Locked(false)
+            // A load balancer: each message to one instance, to the other when that one does not answer.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<8 {
+                    group.addTask {
+                        for index in stride(from: worker, to: 2_000, by: 8) {
+                            var target = index % 2
+                            for _ in 0..<20 {
+                                let port = killed.withLock { $0 } ? ports[1] : ports[target]
+                                let response = try? await postSMS(client, port: port, sid: "SMkill\(index)",
+                                                                  from: "+8493\(String(format: "%07d", index))", body: "TRE Lan 14t nu xa Lung Cu di HCM")
+                                if response?.status == 200 {
+                                    answered.withLock { _ = $0.insert(index) }
+                                    break
+                                }
+                                target = 1 - target
+                                try await Task.sleep(for: .milliseconds(50))
+                            }
+                        }
+                    }
+                }
+                group.addTask {
+                    while answered.withLock({ $0.count }) < 600 { try await Task.sleep(for: .milliseconds(10)) }
+                    kill(victim, SIGKILL)
+                    killed.withLock { $0 = true }
+                }
+                try await group.waitForAll()
+            }
+            servers[0].waitUntilExit()
+            #expect(servers[0].terminationReason == .uncaughtSignal)
+            let database = try await AppDatabase.open(postgres: try PostgresLocation(url: url), cipher: try deployment.load().settings.cipher)
+            // The survivor sends what it queued and, once their leases run out, what the killed one had claimed.
+            let deadline = ContinuousClock.now + .seconds(60)
+            var waiting = -1
+            while ContinuousClock.now < deadline {
+                waiting = try await database.sqlRead { session in
+                    try session.value("SELECT COUNT(*) FROM outbox WHERE purpose = 'acknowledgement' AND state IN ('queued', 'sending')").int ?? -1
+                }
+                if waiting == 0 { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            servers[1].terminate()
+            servers[1].waitUntilExit()
+            let numbers = answered.withLock { $0 }
+            let stored = try await database.sqlRead { session in
+                Set(try session.rows("SELECT provider_message_id FROM inbound_message").compactMap { $0[0].string })
+            }
+            let lost = numbers.filter { !stored.contains("SMkill\($0)") }
+            #expect(numbers.count == 2_000 && lost.isEmpty, "answered \(numbers.count), lost \(lost.count)")
+            #expect(waiting == 0, "every acknowledgement left")
+            let acknowledgements = fake.received.filter { $0.to.hasPrefix("+8493") }
+            let reporters = Set(acknowledgements.map(\.to))
+            let duplicates = acknowledgements.count - reporters.count
+            print("kill -9 under load: \(numbers.count) answered 200, \(stored.count) stored, \(reporters.count) reporters acknowledged, "
+                  + "\(duplicates) acknowledgements sent twice (in flight at the kill)")
+            #expect(reporters.count == 2_000, "every reporter acknowledged")
+            #expect(duplicates <= 64, "duplicates only for sends in flight at the kill (the dispatcher's concurrency × its claim)")
+            await database.close()
+        }
+    }
+
+    /// Runs a script of this package (`scripts/NAME`); its output, or an error with it.
+    static func script(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = TestDeployment.packageRoot.appendingPathComponent("scripts/\(arguments[0])")
+        process.arguments = Array(arguments.dropFirst())
+        // Output to a file, not a pipe: a server the script starts may keep the pipe open after the script ends.
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-script-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: log) }
+        let output = try FileHandle(forWritingTo: log)
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        // Reaped here: Foundation's own wait never returned once the script had started a server (seen hanging).
+        var status: Int32 = 0
+        var exitCode: Int32 = -1
+        if waitpid(process.processIdentifier, &status, 0) == process.processIdentifier {
+            exitCode = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : -1
+        } else {
+            process.waitUntilExit()
+            exitCode = process.terminationStatus
+        }
+        try output.close()
+        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        guard exitCode == 0 else { throw SQLError("scripts/\(arguments.joined(separator: " ")) failed: \(text)") }
+        return text
+    }
+
+    /// `tipline serve` for a deployment, on a port of its own, in a process of its own.
+    static func serve(_ deployment: TestDeployment, port: Int) throws -> Process {
+        let process = Process()
+        process.executableURL = TestDeployment.packageRoot.appendingPathComponent(".build/debug/tipline")
+        process.arguments = ["serve", "--config", deployment.configPath, "--log-level", "error"]
+        process.environment = ProcessInfo.processInfo.environment.merging(deployment.environment) { $1 }.merging(["TIPLINE_SERVER_PORT": "\(port)"]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    static func waitUntilLive(_ port: Int) async throws {
+        let client = CurlClient()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if let response = try? await client.execute(CurlRequest(method: "GET", url: "http://127.0.0.1:\(port)/health/live")), response.status == 200 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw SQLError("tipline serve did not come up on port \(port)")
+    }
+}
+
+/// A value shared by a test's tasks, behind a lock.
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    func withLock<T>(_ body: (inout Value) -> T) -> T { mutex.withLock { body(&$0) } }
 }

@@ -109,7 +109,7 @@ public final class PostgresBackend: Sendable {
             try session.execute("COMMIT")
             return value
         } catch {
-            if !session.connection.isClosed { _ = try? session.execute("ROLLBACK") }
+            if !session.connection.isClosed, (error as? SQLError)?.connectionLost != true { _ = try? session.execute("ROLLBACK") }
             throw error
         }
     }
@@ -125,7 +125,13 @@ public final class PostgresBackend: Sendable {
         do {
             value = try work(session)
         } catch {
-            recycle(open)
+            // A connection the server dropped (a restart, a network cut) is closed, not kept: the next transaction
+            // connects again, so the database coming back is noticed at once.
+            if (error as? SQLError)?.connectionLost == true {
+                open.close().whenComplete { [open] _ in _ = open }
+            } else {
+                recycle(open)
+            }
             throw error
         }
         recycle(open)

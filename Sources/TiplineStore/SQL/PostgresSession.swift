@@ -46,7 +46,9 @@ final class PostgresSession: SQLSession {
         do {
             return try connection.query(query, logger: logger).wait()
         } catch let error as PSQLError {
-            throw SQLError(error.serverInfo?[.message] ?? "\(error.code)", sql: sql)
+            throw SQLError(error.serverInfo?[.message] ?? "\(error.code)", sql: sql, connectionLost: error.code != .server)
+        } catch {
+            throw SQLError("\(error)", sql: sql, connectionLost: true)
         }
     }
 

@@ -48,10 +48,14 @@ extension SQLSession {
 public struct SQLError: Error, CustomStringConvertible {
     public let message: String
     public let sql: String?
+    /// The connection broke (the server went away), rather than the server refusing the statement: the connection
+    /// is not used again.
+    public let connectionLost: Bool
 
-    public init(_ message: String, sql: String? = nil) {
+    public init(_ message: String, sql: String? = nil, connectionLost: Bool = false) {
         self.message = message
         self.sql = sql
+        self.connectionLost = connectionLost
     }
 
     public var description: String {
