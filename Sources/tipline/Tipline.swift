@@ -8,7 +8,7 @@ struct Tipline: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tipline",
         abstract: "SMS/USSD community reporting gateway for child protection.",
-        subcommands: [Serve.self, Parse.self, CheckConfig.self, Log.self, Show.self, Stats.self, Token.self, User.self, ChannelLog.self, Audit.self, Purge.self, Erase.self, Backup.self, Restore.self, Keys.self, Rekey.self, Seed.self]
+        subcommands: [Serve.self, Parse.self, CheckConfig.self, Log.self, Show.self, Stats.self, Token.self, User.self, ChannelLog.self, Audit.self, Purge.self, Erase.self, Backup.self, Restore.self, Keys.self, Rekey.self, Seed.self, MigrateToPostgres.self]
     )
 }
 

@@ -5,6 +5,7 @@ import Glibc
 import Foundation
 import Synchronization
 import Testing
+import TiplineProviders
 import TiplineServer
 @testable import TiplineStore
 
@@ -272,6 +273,51 @@ struct ClusterTests {
             #expect(duplicates <= 64, "duplicates only for sends in flight at the kill (the dispatcher's concurrency × its claim)")
             await database.close()
         }
+    }
+
+    @Test("tipline migrate-to-postgres copies a SQLite deployment row for row, counts both sides, and refuses a database in use")
+    func migrateToPostgres() async throws {
+        // A deployment on its SQLite file, with cases, replies, alerts and timelines.
+        let deployment = try await TestDeployment(providerPort: 1, environment: ["TIPLINE_DATABASE_URL": ""])
+        defer { deployment.remove() }
+        let runtime = try await deployment.runtime()
+        #expect(runtime.database.dialect == .sqlite)
+        for index in 0..<25 {
+            _ = try await runtime.intake.receive(InboundSMS(providerMessageID: "SMmove\(index)", from: "+8494\(String(format: "%07d", index))", to: nil,
+                                                            text: index % 5 == 0 ? "KHAN be gai 12t xa Lung Cu" : "TRE Lan 14t nu xa Lung Cu di HCM"),
+                                                 channel: "sms")
+        }
+        let before = try #require(try await runtime.database.report(number: 1001))
+        let url = try await Self.sharedDatabase()
+        let run = { () throws -> (Int32, String) in
+            let process = Process()
+            process.executableURL = TestDeployment.packageRoot.appendingPathComponent(".build/debug/tipline")
+            process.arguments = ["migrate-to-postgres", "--from", deployment.databasePath, "--config", deployment.configPath]
+            process.environment = ProcessInfo.processInfo.environment.merging(deployment.environment) { $1 }.merging(["TIPLINE_DATABASE_URL": url]) { $1 }
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, text)
+        }
+        let (status, text) = try run()
+        #expect(status == 0 && text.contains("every count matches") && text.contains("report_event"), "\(text)")
+        let moved = try await AppDatabase.open(postgres: try PostgresLocation(url: url), cipher: try deployment.load().settings.cipher)
+        #expect(try await moved.reportCount() == 25)
+        let after = try #require(try await moved.report(number: 1001))
+        #expect(after.text == before.text && after.reporter == before.reporter && after.parsed == before.parsed && after.receivedAt == before.receivedAt)
+        #expect(try await moved.timeline(number: 1001).map(\.kind) == (try await runtime.database.timeline(number: 1001)).map(\.kind))
+        let next = try await moved.write { store in
+            var report = Report(parsed: before.parsed, channel: "sms", reporter: "+84940000099", text: "TRE Mai", receivedAt: Date())
+            try store.insert(&report)
+            return report.number
+        }
+        #expect(next == 1026, "numbers continue after the copied ones")
+        let (again, refusal) = try run()
+        #expect(again != 0 && refusal.contains("already holds data"), "\(refusal)")
+        await moved.close()
     }
 
     /// Runs a script of this package (`scripts/NAME`); its output, or an error with it.
