@@ -70,6 +70,9 @@ struct Restore: AsyncParsableCommand {
 
     func run() async throws {
         let deployment = try options.loadDeployment()
+        if let postgres = deployment.settings.postgres {
+            throw ValidationError("restore puts a SQLite backup in place; this deployment's database is PostgreSQL (\(postgres.redacted)): use pg_restore (docs/operations.md)")
+        }
         let target = deployment.settings.databasePath
         func fail(_ message: String) throws -> Never {
             FileHandle.standardError.write(Data("tipline: restore refused: \(message)\n".utf8))

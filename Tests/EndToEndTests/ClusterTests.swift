@@ -205,7 +205,7 @@ struct ClusterTests {
         let url = try await Self.sharedDatabase()
         let fake = FakeTwilio()
         try await runFakeTwilio(fake) { providerPort in
-            // A short send timeout: the killed instance's claims run out (2 × 1 s + 5 s) within the test.
+            // A short send timeout: the killed instance's claims run out (6 × 1 s + 5 s) within the test.
             let deployment = try await TestDeployment(providerPort: providerPort, environment: ["TIPLINE_DATABASE_URL": url], sendTimeout: 1)
             defer { deployment.remove() }
             let ports = [try TestPorts.unused(), try TestPorts.unused()]

@@ -86,7 +86,7 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
                     if !stopping, !drained, claimed.count - next < settings.concurrency {
                         do {
                             let limit = settings.concurrency * 4
-                            let batch = try await database.claimDueMessages(now: clock(), limit: limit, lease: 2 * settings.sendTimeout + 5,
+                            let batch = try await database.claimDueMessages(now: clock(), limit: limit, lease: Self.lease(sendTimeout: settings.sendTimeout),
                                                                             segmentsPerSecond: settings.segmentsPerSecond)
                             claimed.removeFirst(next)
                             next = 0
@@ -121,6 +121,12 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
         } onGracefulShutdown: {
             self.wakeupContinuation.yield()
         }
+    }
+
+    /// How long a claim holds before another instance may send its message (a dead instance's): a claimed message
+    /// may wait behind four sends ahead of it (claims run `concurrency` × 4 ahead), then send and be recorded.
+    static func lease(sendTimeout: Double) -> Double {
+        6 * sendTimeout + 5
     }
 
     /// Sleeps until woken, until the next message falls due, or one second (whichever is first).

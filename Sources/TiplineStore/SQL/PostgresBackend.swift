@@ -150,10 +150,15 @@ public final class PostgresBackend: Sendable {
 
     private func connect() throws -> PostgresConnection {
         let tls: PostgresConnection.Configuration.TLS
+        // As libpq: `prefer` and `require` encrypt without checking the server's certificate (a stock server's is
+        // self-signed); `verify-full` checks it against the system's CAs and the host name.
+        var unverified = TLSConfiguration.makeClientConfiguration()
+        unverified.certificateVerification = .none
         switch location.tls {
         case "disable": tls = .disable
-        case "require": tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
-        default: tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        case "require": tls = .require(try NIOSSLContext(configuration: unverified))
+        case "verify-full": tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        default: tls = .prefer(try NIOSSLContext(configuration: unverified))
         }
         var configuration = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.username,
                                                              password: location.password, database: location.database, tls: tls)

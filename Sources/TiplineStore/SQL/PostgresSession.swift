@@ -101,7 +101,9 @@ public struct PostgresLocation: Sendable, Equatable {
     public var username: String
     public var password: String?
     public var database: String
-    /// `require` (TLS or refuse), `prefer` (TLS when offered) or `disable`; from `?sslmode=` (default `prefer`).
+    /// From `?sslmode=`, as libpq reads it: `prefer` (the default: TLS when the server offers it), `require` (TLS or
+    /// refuse; the certificate unchecked), `verify-full` (TLS with the certificate checked against the system's CAs
+    /// and the host name) or `disable`.
     public var tls: String = "prefer"
 
     public struct Invalid: Error, CustomStringConvertible {
@@ -125,8 +127,8 @@ public struct PostgresLocation: Sendable, Equatable {
         self.password = password ?? components.password
         self.database = name
         if let mode = components.queryItems?.first(where: { $0.name == "sslmode" })?.value {
-            guard ["require", "prefer", "disable"].contains(mode) else {
-                throw Invalid(description: "sslmode=\(mode): give require, prefer or disable")
+            guard ["verify-full", "require", "prefer", "disable"].contains(mode) else {
+                throw Invalid(description: "sslmode=\(mode): give verify-full, require, prefer or disable")
             }
             tls = mode
         }
