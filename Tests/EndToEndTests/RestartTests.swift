@@ -28,7 +28,8 @@ struct RestartTests {
             }
             // A crash between a send and its record leaves a message `sending`.
             try await firstRuntime.database.sqlWrite { session in
-                try session.execute("UPDATE outbox SET state = 'sending' WHERE id = (SELECT MIN(id) FROM outbox)")
+                // (Its claim's lease run out too: on PostgreSQL another instance, or this one restarted, takes it then.)
+                try session.execute("UPDATE outbox SET state = 'sending', lease_until = updated_at WHERE id = (SELECT MIN(id) FROM outbox)")
             }
             let queued = try await firstRuntime.database.outboundMessages()
             #expect(queued.count >= 4)

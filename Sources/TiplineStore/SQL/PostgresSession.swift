@@ -39,7 +39,8 @@ final class PostgresSession: SQLSession {
             case .text(let value): bindings.append(value)
             case .blob(let bytes): bindings.append(ByteBuffer(bytes: bytes))
             // Milliseconds, as SQLite keeps them: the same instant on both backends, equal when compared.
-            case .date(let date): bindings.append(Date(timeIntervalSince1970: (date.timeIntervalSince1970 * 1000).rounded(.down) / 1000))
+            // (Through whole microseconds first: 0.123 s is 0.12299… in binary, and would lose its millisecond.)
+            case .date(let date): bindings.append(Date(timeIntervalSince1970: ((date.timeIntervalSince1970 * 1_000_000).rounded() / 1000).rounded(.down) / 1000))
             }
         }
         let query = PostgresQuery(unsafeSQL: Self.numbered(sql), binds: bindings)
