@@ -270,26 +270,6 @@ public struct Report: Codable, Sendable, Equatable, FetchableRecord, MutablePers
             && a.outcome == b.outcome
     }
 
-    /// The full-text index of the search words' blind indexes (migration v17), one row per report with a text.
-    static let search = hasOne(ReportSearch.self, using: ForeignKey([Column.rowID], to: [Column("number")]))
-
-    public enum Columns {
-        public static let number = Column(CodingKeys.number)
-        public static let status = Column(CodingKeys.status)
-        public static let receivedAt = Column(CodingKeys.receivedAt)
-        public static let urgent = Column(CodingKeys.urgent)
-        public static let areaCode = Column(CodingKeys.areaCode)
-        public static let provinceCode = Column(CodingKeys.provinceCode)
-        public static let kind = Column(CodingKeys.kind)
-        public static let channel = Column(CodingKeys.channel)
-        public static let searchKey = Column(CodingKeys.searchKey)
-        public static let assignedTo = Column(CodingKeys.assignedTo)
-        public static let reporter = Column(CodingKeys.reporter)
-        public static let nextEscalationAt = Column(CodingKeys.nextEscalationAt)
-        public static let callNow = Column(CodingKeys.callNow)
-        public static let outcome = Column(CodingKeys.outcome)
-    }
-
     public mutating func didInsert(_ inserted: InsertionSuccess) {
         number = Int(inserted.rowID)
         sealed = nil
@@ -327,10 +307,6 @@ public struct ReportEvent: Codable, Sendable, Equatable, FetchableRecord, Mutabl
         case at, kind, actor, detail
     }
 
-    public enum Columns {
-        public static let reportNumber = Column(CodingKeys.reportNumber)
-        public static let at = Column(CodingKeys.at)
-    }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
@@ -367,9 +343,4 @@ public struct ReportEvent: Codable, Sendable, Equatable, FetchableRecord, Mutabl
         "received", "routed", "parsed", "escalated", "reminder", "call_now", "acknowledged", "reassigned", "urgent",
         "reopened", "held", "anonymised", "retention_warning", "viewed",
     ]
-}
-
-/// `report_search`: an FTS5 index over `report.search_key` (kept by triggers), for whole-word search of sealed texts.
-struct ReportSearch: TableRecord {
-    static let databaseTableName = "report_search"
 }

@@ -31,11 +31,6 @@ public final class PostgresBackend: Sendable {
         self.logger = logger
     }
 
-    /// Connects once and closes: whether the database answers (readiness, `tipline check-config`).
-    public func check() async throws {
-        try await onThread { try self.withConnection { session in _ = try session.value("SELECT 1") } }
-    }
-
     /// A write transaction, serialized with every other instance's (see the type's note).
     public func write<T: Sendable>(_ work: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
         try await onThread {
