@@ -32,6 +32,21 @@ struct ConfigurationTests {
         }
     }
 
+    @Test("database.url: PostgreSQL only with the password outside the config file, never beside database.path")
+    func postgresSettings() throws {
+        let url = "postgresql://tipline@db.example.org:5432/tipline?sslmode=verify-full"
+        let both = try loadError("tipline.yaml") { $0.replacingOccurrences(of: "database:\n", with: "database:\n  url: \(url)\n") }
+        #expect(both.contains("database.url: and database.path are both set"), "\(both)")
+        let withPassword = try loadError("tipline.yaml") {
+            $0.replacingOccurrences(of: "  path: ../data/tipline.sqlite\n", with: "  url: postgresql://tipline:hunter22@db.example.org/tipline\n")
+        }
+        #expect(withPassword.contains("holds a password, which is a secret") && !withPassword.contains("hunter22"), "\(withPassword)")
+        let settings = try SampleDeployment.load(environment: ["TIPLINE_DATABASE_URL": url, "TIPLINE_DATABASE_PASSWORD": "from-env"]).settings
+        #expect(settings.postgres?.password == "from-env" && settings.postgres?.tls == "verify-full")
+        #expect(settings.databaseDescription == "postgresql://tipline@db.example.org:5432/tipline", "no password in logs")
+        #expect(try SampleDeployment.load().settings.postgres == nil, "the sample keeps its SQLite file")
+    }
+
     @Test("a places.csv without the USSD menu's destination codes is a config error naming the file (it used to trap the daemon)")
     func ussdDestinationsInPlaces() throws {
         let message = try loadError("places.csv") { text in
