@@ -24,19 +24,12 @@ struct BrowserTests {
                                       "TRE Lan 14t nu xa Lung Cu di HCM"].enumerated() {
                     _ = try await postSMS(client, port: port, sid: "SM-web-\(index)", from: "+8490000050\(index)", body: text)
                 }
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
                 // TIPLINE_SCREENSHOTS=docs/screenshots keeps a picture of each page (the docs' screenshots are made so).
-                process.arguments = ["python3", script, "http://127.0.0.1:\(port)", "desk-a", "a long test password"]
-                    + (ProcessInfo.processInfo.environment["TIPLINE_SCREENSHOTS"].map { [$0] } ?? [])
-                let output = Pipe()
-                process.standardOutput = output
-                process.standardError = output
-                try process.run()
-                // Read while it runs, so a full pipe cannot block the browser.
-                let text = await Task.detached { String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }.value
-                process.waitUntilExit()
-                #expect(process.terminationStatus == 0, "\(text.suffix(2000))")
+                let run = try await Subprocess.run(URL(fileURLWithPath: "/usr/bin/env"),
+                                                   ["python3", script, "http://127.0.0.1:\(port)", "desk-a", "a long test password"]
+                                                       + (ProcessInfo.processInfo.environment["TIPLINE_SCREENSHOTS"].map { [$0] } ?? []))
+                let text = run.output
+                #expect(run.status == 0, "\(text.suffix(2000))")
                 #expect(text.contains("OK: browser checks passed"))
                 let report = try #require(try await runtime.database.report(number: 1001))
                 #expect(report.assignedTo == "desk-a")

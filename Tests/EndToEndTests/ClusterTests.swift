@@ -137,20 +137,24 @@ struct ClusterTests {
         }
     }
 
-    /// Passes run alone (`TIPLINE_TEST_OUTAGE=1 TIPLINE_TEST_BACKEND=postgresql swift test --filter databaseOutage`);
-    /// inside the whole parallel suite some webhooks hang past curl's timeout during the outage instead of answering
-    /// 503 (issue 16's note: not understood yet), so the suite runs it only when asked.
-    @Test("PostgreSQL stopped for 10 s under load: webhooks answer 503 while it is down, readiness goes false, nothing is lost",
-          .enabled(if: ProcessInfo.processInfo.environment["TIPLINE_TEST_OUTAGE"] == "1", "set TIPLINE_TEST_OUTAGE=1 to run it (alone)"))
+    @Test("PostgreSQL stopped for 10 s under load: webhooks answer 503 while it is down, readiness goes false, nothing is lost")
     func databaseOutage() async throws {
         // A cluster of this test's own, to stop and start without disturbing the others.
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-outage-\(UUID().uuidString)")
-        defer {
-            _ = try? Self.script(["postgres", "stop", folder.path])
-            try? FileManager.default.removeItem(at: folder)
-        }
         let port = try TestPorts.unused()
-        let url = try Self.script(["postgres", "start", folder.path, "\(port)"]).trimmingCharacters(in: .whitespacesAndNewlines) + "?sslmode=disable"
+        let url = try await Self.script(["postgres", "start", folder.path, "\(port)"]).trimmingCharacters(in: .whitespacesAndNewlines) + "?sslmode=disable"
+        do {
+            try await databaseOutage(url: url, folder: folder, port: port)
+        } catch {
+            _ = try? await Self.script(["postgres", "stop", folder.path])
+            try? FileManager.default.removeItem(at: folder)
+            throw error
+        }
+        _ = try? await Self.script(["postgres", "stop", folder.path])
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    private func databaseOutage(url: String, folder: URL, port: Int) async throws {
         let fake = FakeTwilio()
         try await runFakeTwilio(fake) { providerPort in
             let deployment = try await TestDeployment(providerPort: providerPort, environment: ["TIPLINE_DATABASE_URL": url])
@@ -181,11 +185,11 @@ struct ClusterTests {
                     }
                 }
                 try await Task.sleep(for: .seconds(1))
-                _ = try Self.script(["postgres", "stop", folder.path])
+                _ = try await Self.script(["postgres", "stop", folder.path])
                 try await Task.sleep(for: .seconds(2))
                 #expect(await runtime.database.isWritable() == false, "readiness goes false")
                 try await Task.sleep(for: .seconds(8))
-                _ = try Self.script(["postgres", "start", folder.path, "\(port)"])
+                _ = try await Self.script(["postgres", "start", folder.path, "\(port)"])
                 try await load.value
                 let answered = statuses.withLock { $0 }
                 #expect(Set(answered.keys).isSubset(of: [200, 503]), "only 200 and 503: \(answered)")
@@ -243,7 +247,7 @@ struct ClusterTests {
                 }
                 try await group.waitForAll()
             }
-            servers[0].waitUntilExit()
+            await Subprocess.waitForExit(servers[0])
             #expect(servers[0].terminationReason == .uncaughtSignal)
             let database = try await AppDatabase.open(postgres: try PostgresLocation(url: url), cipher: try deployment.load().settings.cipher)
             // The survivor sends what it queued and, once their leases run out, what the killed one had claimed.
@@ -257,7 +261,7 @@ struct ClusterTests {
                 try await Task.sleep(for: .milliseconds(200))
             }
             servers[1].terminate()
-            servers[1].waitUntilExit()
+            await Subprocess.waitForExit(servers[1])
             let numbers = answered.withLock { $0 }
             let stored = try await database.sqlRead { session in
                 Set(try session.rows("SELECT provider_message_id FROM inbound_message").compactMap { $0[0].string })
@@ -290,20 +294,14 @@ struct ClusterTests {
         }
         let before = try #require(try await runtime.database.report(number: 1001))
         let url = try await Self.sharedDatabase()
-        let run = { () throws -> (Int32, String) in
-            let process = Process()
-            process.executableURL = TestDeployment.packageRoot.appendingPathComponent(".build/debug/tipline")
-            process.arguments = ["migrate-to-postgres", "--from", deployment.databasePath, "--config", deployment.configPath]
-            process.environment = ProcessInfo.processInfo.environment.merging(deployment.environment) { $1 }.merging(["TIPLINE_DATABASE_URL": url]) { $1 }
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return (process.terminationStatus, text)
+        let run = { () async throws -> (Int32, String) in
+            let run = try await Subprocess.run(TestDeployment.packageRoot.appendingPathComponent(".build/debug/tipline"),
+                                               ["migrate-to-postgres", "--from", deployment.databasePath, "--config", deployment.configPath],
+                                               environment: ProcessInfo.processInfo.environment.merging(deployment.environment) { $1 }
+                                                   .merging(["TIPLINE_DATABASE_URL": url]) { $1 })
+            return (run.status, run.output)
         }
-        let (status, text) = try run()
+        let (status, text) = try await run()
         #expect(status == 0 && text.contains("every count matches") && text.contains("report_event"), "\(text)")
         let moved = try await AppDatabase.open(postgres: try PostgresLocation(url: url), cipher: try deployment.load().settings.cipher)
         #expect(try await moved.reportCount() == 25)
@@ -317,7 +315,7 @@ struct ClusterTests {
             return report.number
         }
         #expect(next == 1026, "numbers continue after the copied ones")
-        let (again, refusal) = try run()
+        let (again, refusal) = try await run()
         #expect(again != 0 && refusal.contains("already holds data"), "\(refusal)")
         await moved.close()
     }
@@ -332,31 +330,10 @@ struct ClusterTests {
     }
 
     /// Runs a script of this package (`scripts/NAME`); its output, or an error with it.
-    static func script(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = TestDeployment.packageRoot.appendingPathComponent("scripts/\(arguments[0])")
-        process.arguments = Array(arguments.dropFirst())
-        // Output to a file, not a pipe: a server the script starts may keep the pipe open after the script ends.
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-script-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: log) }
-        let output = try FileHandle(forWritingTo: log)
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        // Reaped here: Foundation's own wait never returned once the script had started a server (seen hanging).
-        var status: Int32 = 0
-        var exitCode: Int32 = -1
-        if waitpid(process.processIdentifier, &status, 0) == process.processIdentifier {
-            exitCode = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : -1
-        } else {
-            process.waitUntilExit()
-            exitCode = process.terminationStatus
-        }
-        try output.close()
-        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        guard exitCode == 0 else { throw SQLError("scripts/\(arguments.joined(separator: " ")) failed: \(text)") }
-        return text
+    static func script(_ arguments: [String]) async throws -> String {
+        let run = try await Subprocess.run(TestDeployment.packageRoot.appendingPathComponent("scripts/\(arguments[0])"), Array(arguments.dropFirst()))
+        guard run.status == 0 else { throw SQLError("scripts/\(arguments.joined(separator: " ")) failed: \(run.output)") }
+        return run.output
     }
 
     /// `tipline serve` for a deployment, on a port of its own, in a process of its own.

@@ -124,17 +124,11 @@ struct EncryptionTests {
 @Suite("End to end: restore")
 struct RestoreTests {
     /// Runs the built `tipline` executable with a deployment's environment; its exit status and output.
-    static func tipline(_ arguments: [String], deployment: TestDeployment) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = TestDeployment.packageRoot.appendingPathComponent(".build/debug/tipline")
-        process.arguments = arguments + ["--config", deployment.configPath]
-        process.environment = ProcessInfo.processInfo.environment.merging(deployment.environment) { $1 }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    static func tipline(_ arguments: [String], deployment: TestDeployment) async throws -> (Int32, String) {
+        let run = try await Subprocess.run(TestDeployment.packageRoot.appendingPathComponent(".build/debug/tipline"),
+                                           arguments + ["--config", deployment.configPath],
+                                           environment: ProcessInfo.processInfo.environment.merging(deployment.environment) { $1 })
+        return (run.status, run.output)
     }
 
     @Test("restore puts a good backup in place; it refuses a damaged one and one written by a newer tipline",
@@ -158,11 +152,11 @@ struct RestoreTests {
             try await future.checkpointTruncating()
         }
         try Data(repeating: 0x41, count: 8192).write(to: URL(fileURLWithPath: damaged))
-        let (refusedNewer, newerText) = try Self.tipline(["restore", newer], deployment: deployment)
+        let (refusedNewer, newerText) = try await Self.tipline(["restore", newer], deployment: deployment)
         #expect(refusedNewer != 0 && newerText.contains("newer tipline"), "\(newerText)")
-        let (refusedDamaged, damagedText) = try Self.tipline(["restore", damaged], deployment: deployment)
+        let (refusedDamaged, damagedText) = try await Self.tipline(["restore", damaged], deployment: deployment)
         #expect(refusedDamaged != 0 && damagedText.contains("restore refused"), "\(damagedText)")
-        let (status, text) = try Self.tipline(["restore", backup], deployment: deployment)
+        let (status, text) = try await Self.tipline(["restore", backup], deployment: deployment)
         #expect(status == 0, "\(text)")
         let restored = try AppDatabase.open(path: try await deployment.runtime().deployment.current.settings.databasePath,
                                             cipher: try await deployment.runtime().deployment.current.settings.cipher)

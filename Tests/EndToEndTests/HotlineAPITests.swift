@@ -211,22 +211,15 @@ struct HotlineAPITests {
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("openapi-\(UUID().uuidString).yaml")
             try Data(response.body).write(to: file)
             defer { try? FileManager.default.removeItem(at: file) }
-            let validator = Process()
-            validator.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            validator.arguments = ["python3", "-c", """
+            let validator = try await Subprocess.run(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", """
                 import sys, yaml
                 from openapi_spec_validator import validate
                 spec = yaml.safe_load(open(sys.argv[1]))
                 validate(spec)
                 print("\\n".join(sorted(f"{m.upper()} {p}" for p, ops in spec["paths"].items() for m in ops)))
-                """, file.path]
-            let output = Pipe()
-            validator.standardOutput = output
-            validator.standardError = output
-            try validator.run()
-            validator.waitUntilExit()
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            #expect(validator.terminationStatus == 0, "\(text)")
+                """, file.path])
+            let text = validator.output
+            #expect(validator.status == 0, "\(text)")
             let documented = Set(text.split(separator: "\n").map(String.init))
             let routes = Set(buildRouter(f.runtime).routes.compactMap { route -> String? in
                 let path = route.path.description

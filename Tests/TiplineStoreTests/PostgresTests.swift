@@ -20,7 +20,7 @@ enum TestPostgres {
         do {
             try await body(location)
         } catch {
-            try? await admin.session { session in try session.execute("DROP DATABASE \(name) WITH (FORCE)") }
+            _ = try? await admin.session { session in try session.execute("DROP DATABASE \(name) WITH (FORCE)") }
             await admin.close()
             throw error
         }
@@ -191,6 +191,44 @@ struct PostgresTests {
                                ("postgresql://u@h/d?sslmode=verify-ca", "sslmode=verify-ca")] {
             #expect(throws: PostgresLocation.Invalid.self) { try PostgresLocation(url: url) }
             do { _ = try PostgresLocation(url: url) } catch { #expect("\(error)".contains(message), "\(url): \(error)") }
+        }
+    }
+
+    @Test("a connection the server ends mid-transaction fails that transaction at once, as a lost connection; the next one connects again")
+    func connectionEndedByServer() async throws {
+        try await TestPostgres.withDatabase { location in
+            let backend = PostgresBackend(location)
+            try await backend.write { session in try session.execute("CREATE TABLE probe (n BIGINT)") }
+            // The server ends this transaction's connection as it does when it stops (57P01), between two statements.
+            await #expect { try await backend.write { session in
+                _ = try? session.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+                try session.execute("INSERT INTO probe VALUES (1)")
+                try session.execute("INSERT INTO probe VALUES (2)")
+            } } throws: { error in (error as? SQLError)?.connectionLost == true }
+            let count = try await backend.read { session in try session.value("SELECT COUNT(*) FROM probe").int }
+            #expect(count == 0, "nothing of the ended transaction was kept")
+            try await backend.write { session in try session.execute("INSERT INTO probe VALUES (3)") }
+            #expect(try await backend.read { session in try session.value("SELECT COUNT(*) FROM probe").int } == 1)
+            await backend.close()
+        }
+    }
+
+    @Test("a statement left unanswered is given up at its deadline and its connection closed; the server's own timeouts are set on every connection")
+    func deadlines() async throws {
+        try await TestPostgres.withDatabase { location in
+            let backend = PostgresBackend(location)
+            let settings = try await backend.read { session in
+                try ["lock_timeout", "statement_timeout", "idle_in_transaction_session_timeout"].map { try session.value("SHOW \($0)").string ?? "" }
+            }
+            #expect(settings == ["15s", "1min", "1min"])
+            let began = ContinuousClock.now
+            await #expect { try await backend.session { session in
+                session.deadline = .seconds(2)
+                try session.execute("SELECT pg_sleep(30)")
+            } } throws: { error in (error as? SQLError)?.connectionLost == true && "\(error)".contains("no answer from PostgreSQL") }
+            #expect(ContinuousClock.now - began < .seconds(25), "given up at its deadline, not when the statement ended")
+            #expect(try await backend.read { session in try session.value("SELECT 1").int } == 1, "the next statement connects again")
+            await backend.close()
         }
     }
 }

@@ -25,13 +25,24 @@ public final class PostgresBackend: Sendable {
     static let writeLock: Int64 = 0x7469_706C_696E_6501 // "tipline" 01
     static let migrationLock: Int64 = 0x7469_706C_696E_6502
 
+    /// Set on every connection as it opens, so that nothing waits without end: an instance that stalls holding the
+    /// cluster's write lock (a cut network, a paused machine) is cut off by the server, and the others stop waiting
+    /// for the lock after a while (their webhooks answer 503; providers retry) rather than hanging.
+    static let serverTimeouts = [("lock_timeout", "15s"), ("statement_timeout", "60s"), ("idle_in_transaction_session_timeout", "60s")]
+    /// How long opening a connection (TCP, TLS, start-up, password) may take.
+    static let connectDeadline: TimeAmount = .seconds(10)
+
     public init(_ location: PostgresLocation, maxIdleConnections: Int = 8, logger: Logger = Logger(label: "tipline.postgres")) {
         self.location = location
         self.maxIdle = maxIdleConnections
+        // postgres-nio logs rows at trace level: never below notice here, whatever LOG_LEVEL says.
+        var logger = logger
+        if logger.logLevel < .notice { logger.logLevel = .notice }
         self.logger = logger
     }
 
     /// A write transaction, serialized with every other instance's (see the type's note).
+    @discardableResult
     public func write<T: Sendable>(_ work: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
         try await onThread {
             try self.withConnection { session in
@@ -53,7 +64,8 @@ public final class PostgresBackend: Sendable {
     }
 
     /// Work outside any transaction, on one connection (migrations and their session-scoped lock).
-    func session<T: Sendable>(_ work: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
+    @discardableResult
+    func session<T: Sendable>(_ work: @escaping @Sendable (PostgresSession) throws -> T) async throws -> T {
         try await onThread { try self.withConnection(work) }
     }
 
@@ -101,7 +113,9 @@ public final class PostgresBackend: Sendable {
         try session.execute(begin)
         do {
             let value = try work()
-            try session.execute("COMMIT")
+            // A transaction that met an error PostgreSQL did not forgive answers COMMIT with ROLLBACK: never take that
+            // for a commit (a webhook would be answered 200 for a message not stored).
+            guard try session.commit() else { throw SQLError("the transaction was rolled back by the server instead of committed") }
             return value
         } catch {
             if !session.connection.isClosed, (error as? SQLError)?.connectionLost != true { _ = try? session.execute("ROLLBACK") }
@@ -158,11 +172,16 @@ public final class PostgresBackend: Sendable {
         var configuration = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.username,
                                                              password: location.password, database: location.database, tls: tls)
         configuration.options.connectTimeout = .seconds(5)
+        configuration.options.additionalStartupParameters = Self.serverTimeouts
         let id = Self.ids.wrappingAdd(1, ordering: .relaxed).oldValue
+        let opening = PostgresConnection.connect(on: PostgresConnection.defaultEventLoopGroup.any(), configuration: configuration, id: id, logger: logger)
         do {
-            return try PostgresConnection.connect(on: PostgresConnection.defaultEventLoopGroup.any(), configuration: configuration, id: id, logger: logger).wait()
+            // `connectTimeout` covers TCP only: a server that accepts and then says nothing is given up here.
+            return try PostgresWait.result(of: opening, unlessClosed: nil, within: Self.connectDeadline) { late in late.close().whenComplete { _ in } }
         } catch let error as PSQLError {
-            throw SQLError("cannot connect to \(location.redacted): \(error.serverInfo?[.message] ?? "\(error.code)")")
+            throw SQLError("cannot connect to \(location.redacted): \(error.serverInfo?[.message] ?? "\(error.code)")", connectionLost: true)
+        } catch {
+            throw SQLError("cannot connect to \(location.redacted): \(error)", connectionLost: true)
         }
     }
 

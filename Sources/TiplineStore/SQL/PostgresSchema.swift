@@ -225,8 +225,17 @@ extension PostgresBackend {
     /// A database migrated by a newer tipline is refused, as on SQLite.
     public func migrate() async throws {
         try await session { session in
+            // No time limit here: another instance may hold the lock for a long migration, and building an index
+            // over millions of reports takes what it takes.
+            session.deadline = nil
+            try session.execute("SET lock_timeout = 0")
+            try session.execute("SET statement_timeout = 0")
+            defer {
+                _ = try? session.execute("SELECT pg_advisory_unlock(?)", Self.migrationLock)
+                _ = try? session.execute("RESET lock_timeout")
+                _ = try? session.execute("RESET statement_timeout")
+            }
             try session.execute("SELECT pg_advisory_lock(?)", Self.migrationLock)
-            defer { _ = try? session.execute("SELECT pg_advisory_unlock(?)", Self.migrationLock) }
             try session.execute("CREATE TABLE IF NOT EXISTS tipline_migrations (identifier TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
             let applied = try session.rows("SELECT identifier FROM tipline_migrations ORDER BY applied_at, identifier").compactMap { $0[0].string }
             let unknown = Set(applied).subtracting(AppDatabase.migrator.migrations)

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
+import Synchronization
 
 /// ``SQLSession`` on one PostgreSQL connection, used from one thread at a time: each statement waits for its answer,
 /// as GRDB's do, so the store's synchronous transactions run unchanged on either backend. (Never call it from an
@@ -9,6 +10,14 @@ import PostgresNIO
 final class PostgresSession: SQLSession {
     let connection: PostgresConnection
     let logger: Logger
+    /// How long one statement may go unanswered before the connection is given up: past the server's own
+    /// `statement_timeout` and `lock_timeout` (``PostgresBackend/serverTimeouts``), so only a server or network that
+    /// stopped answering meets it.
+    static let deadline: TimeAmount = .seconds(75)
+    /// This session's: nil for migrations, which wait for another instance's and build indexes as long as it takes.
+    var deadline: TimeAmount? = PostgresSession.deadline
+    /// Set once a statement found the connection gone: every later one fails at once instead of waiting.
+    private var lost: SQLError?
 
     init(_ connection: PostgresConnection, logger: Logger) {
         self.connection = connection
@@ -29,6 +38,11 @@ final class PostgresSession: SQLSession {
         return try result.rows.map { row in SQLRow(layout: layout, values: try row.map(Self.value)) }
     }
 
+    /// COMMIT; false when the server rolled the transaction back instead (it had failed).
+    func commit() throws -> Bool {
+        try run("COMMIT", []).metadata.command == "COMMIT"
+    }
+
     private func run(_ sql: String, _ arguments: [SQLValue]) throws -> PostgresQueryResult {
         var bindings = PostgresBindings(capacity: arguments.count)
         for argument in arguments {
@@ -43,13 +57,21 @@ final class PostgresSession: SQLSession {
             case .date(let date): bindings.append(Date(timeIntervalSince1970: ((date.timeIntervalSince1970 * 1_000_000).rounded() / 1000).rounded(.down) / 1000))
             }
         }
+        if let lost { throw lost }
         let query = PostgresQuery(unsafeSQL: Self.numbered(sql), binds: bindings)
         do {
-            return try connection.query(query, logger: logger).wait()
+            return try PostgresWait.result(of: connection.query(query, logger: logger), unlessClosed: connection, within: deadline)
         } catch let error as PSQLError {
-            throw SQLError(error.serverInfo?[.message] ?? "\(error.code)", sql: sql, connectionLost: error.code != .server)
+            // Errors of the server going away (57P: shutdown, 08: connection) end the connection too.
+            let state = error.serverInfo?[.sqlState] ?? ""
+            let gone = error.code != .server || state.hasPrefix("57P") || state.hasPrefix("08")
+            let failure = SQLError(error.serverInfo?[.message] ?? "\(error.code)", sql: sql, connectionLost: gone)
+            if gone { lost = failure }
+            throw failure
         } catch {
-            throw SQLError("\(error)", sql: sql, connectionLost: true)
+            let failure = SQLError("\(error)", sql: sql, connectionLost: true)
+            lost = failure
+            throw failure
         }
     }
 
@@ -94,9 +116,61 @@ final class PostgresSession: SQLSession {
     }
 }
 
+/// Waiting on a thread for postgres-nio's answers, never without an end.
+enum PostgresWait {
+    struct Unanswered: Error, CustomStringConvertible {
+        let after: TimeAmount
+        var description: String { "no answer from PostgreSQL in \(after.nanoseconds / 1_000_000_000) s; the connection was given up" }
+    }
+
+    struct Closed: Error, CustomStringConvertible {
+        var description: String { "the connection to PostgreSQL closed" }
+    }
+
+    /// `future`'s value, waited for on this thread (never an event loop), but given up when `connection` closes
+    /// first or `timeout` (if any) passes. A statement whose connection the server closed as it stopped was seen waiting
+    /// forever (its future never failed): under a webhook, that held the intake's batch, and every message after it,
+    /// past the provider's timeout. Given up, the connection is closed (the statement goes with it).
+    static func result<Value: Sendable>(of future: EventLoopFuture<Value>, unlessClosed connection: PostgresConnection?,
+                                        within timeout: TimeAmount?, late: @escaping @Sendable (Value) -> Void = { _ in }) throws -> Value {
+        let promise = future.eventLoop.makePromise(of: Value.self)
+        let settled = Settled()
+        let started = NIODeadline.now()
+        // Checked each second (a callback on the connection's close would pile up, one a statement, on a connection
+        // kept for hours).
+        let watch = future.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { task in
+            if connection?.isClosed == true {
+                guard settled.first() else { return }
+                task.cancel()
+                promise.fail(Closed())
+            } else if let timeout, NIODeadline.now() - started >= timeout {
+                guard settled.first() else { return }
+                task.cancel()
+                promise.fail(Unanswered(after: timeout))
+                connection?.close().whenComplete { _ in }
+            }
+        }
+        future.whenComplete { result in
+            watch.cancel()
+            if settled.first() {
+                promise.completeWith(result)
+            } else if case .success(let value) = result {
+                late(value)
+            }
+        }
+        return try promise.futureResult.wait()
+    }
+
+    /// True for the first caller only.
+    private final class Settled: Sendable {
+        private let done = Atomic<Bool>(false)
+        func first() -> Bool { done.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged }
+    }
+}
+
 /// Where tipline's PostgreSQL database is: `database.url` (`postgresql://user[:password]@host[:port]/database`),
 /// the password from the URL or, better, from the environment or the secrets file.
-public struct PostgresLocation: Sendable, Equatable {
+public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     public var host: String
     public var port: Int
     public var username: String
@@ -137,4 +211,7 @@ public struct PostgresLocation: Sendable, Equatable {
 
     /// The URL without its password, for logs and messages.
     public var redacted: String { "postgresql://\(username)@\(host):\(port)/\(database)" }
+
+    /// Printed, a location never shows its password.
+    public var description: String { redacted }
 }
