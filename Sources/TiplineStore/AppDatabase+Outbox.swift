@@ -16,8 +16,10 @@ extension AppDatabase {
         // PostgreSQL refuses a negative LIMIT (SQLite reads it as none): a claim of nothing is nothing.
         guard limit > 0 else { return [] }
         return try await sqlWrite { session in
-            let claimed = try session.fetchAll(OutboundMessage.self, session.dialect == .postgresql ? Self.claimLocking : Self.claim,
-                                               now, now.addingTimeInterval(lease), now, now, limit)
+            let token = Int64.random(in: 1...Int64.max)
+            let claimed = try session.dialect == .postgresql
+                ? session.fetchAll(OutboundMessage.self, Self.claimLocking, now, now.addingTimeInterval(lease), token, now, now, limit)
+                : session.fetchAll(OutboundMessage.self, Self.claim, now, now.addingTimeInterval(lease), token, now, limit)
                 // RETURNING promises no order.
                 .sorted { ($0.nextAttemptAt, $0.id ?? 0) < ($1.nextAttemptAt, $1.id ?? 0) }
             guard let segmentsPerSecond, segmentsPerSecond > 0, !claimed.isEmpty else { return claimed }
@@ -36,7 +38,7 @@ extension AppDatabase {
             let start = max(now, next[message.channel] ?? now)
             guard start.timeIntervalSince(now) <= 1 else {
                 try session.execute("""
-                    UPDATE outbox SET state = 'queued', attempts = attempts - 1, next_attempt_at = ?, lease_until = NULL, updated_at = ?
+                    UPDATE outbox SET state = 'queued', attempts = attempts - 1, next_attempt_at = ?, lease_until = NULL, claim_token = NULL, updated_at = ?
                     WHERE id = ? AND state = 'sending'
                     """, start, now, message.id)
                 continue
@@ -54,19 +56,21 @@ extension AppDatabase {
         return booked
     }
 
-    /// The claim in one statement, so that the messages chosen are the ones marked.
+    /// The claim in one statement, so that the messages chosen are the ones marked. (SQLite: one server alone on its
+    /// file puts its own interrupted sends back when it starts, and no lease runs out under it — a send whose outcome
+    /// could not be recorded for a while, the disk full, is not sent again meanwhile.)
     private static let claim = """
-        UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?, lease_until = ?
-        WHERE id IN (SELECT id FROM outbox WHERE (state = 'queued' AND next_attempt_at <= ?) OR (state = 'sending' AND lease_until <= ?)
-            ORDER BY next_attempt_at, id LIMIT ?)
+        UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?, lease_until = ?, claim_token = ?
+        WHERE id IN (SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?)
         RETURNING *
         """
 
     /// On PostgreSQL the chosen rows are also locked, and rows another transaction holds passed over: the cluster's
     /// write lock already serializes claims, this keeps two of them from taking one message without it.
     private static let claimLocking = """
-        UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?, lease_until = ?
-        WHERE id IN (SELECT id FROM outbox WHERE (state = 'queued' AND next_attempt_at <= ?) OR (state = 'sending' AND lease_until <= ?)
+        UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?, lease_until = ?, claim_token = ?
+        WHERE id IN (SELECT id FROM outbox WHERE (state = 'queued' AND next_attempt_at <= ?)
+                OR (state = 'sending' AND (lease_until IS NULL OR lease_until <= ?))
             ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED)
         RETURNING *
         """
@@ -101,8 +105,12 @@ extension AppDatabase {
         public var nextAttemptAt: Date?
         /// Not tried at all (held back by the channel's rate limit or a shutdown): the claim's attempt is given back.
         public var deferred: Bool
+        /// The claim that made the send (``OutboundMessage/claimToken``): its outcome lands only while that claim
+        /// still holds the message, never over a later claim of it. Nil: whatever claim holds it.
+        public var claim: Int64?
         public init(id: Int64, state: OutboundMessage.State, providerMessageID: String?, error: String?, nextAttemptAt: Date?,
-                    deferred: Bool = false) {
+                    deferred: Bool = false, claim: Int64? = nil) {
+            self.claim = claim
             self.id = id
             self.state = state
             self.providerMessageID = providerMessageID
@@ -119,14 +127,15 @@ extension AppDatabase {
             let cipher = try FieldCipher.inForce
             for record in records {
                 let error = try cipher.seal(record.error)
-                // Only a message still `sending` is ours to record: a delivery report may have raced ahead.
+                // Only a message still `sending` under this send's claim is ours to record: a delivery report may have
+                // raced ahead, or (a cluster) the lease ran out and another instance claimed it again.
                 let changed = try session.execute("""
                     UPDATE outbox SET state = ?, provider_message_id = COALESCE(?, provider_message_id), last_error = COALESCE(?, CASE WHEN ? = 1 THEN last_error END),
                         next_attempt_at = COALESCE(?, next_attempt_at), sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END,
-                        attempts = attempts - ?, updated_at = ?
-                    WHERE id = ? AND state = 'sending'
+                        attempts = attempts - ?, updated_at = ?, lease_until = NULL, claim_token = NULL
+                    WHERE id = ? AND state = 'sending' AND COALESCE(claim_token, 0) = COALESCE(?, claim_token, 0)
                     """, record.state.rawValue, record.providerMessageID, error, record.deferred, record.nextAttemptAt,
-                    record.state.rawValue, now, record.deferred ? 1 : 0, now, record.id)
+                    record.state.rawValue, now, record.deferred ? 1 : 0, now, record.id, record.claim)
                 guard changed == 1, record.state != .queued else { continue }
                 if let providerID = record.providerMessageID {
                     // A delivery report that raced ahead of this record.

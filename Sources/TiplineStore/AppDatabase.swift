@@ -547,6 +547,11 @@ public struct AppDatabase: Sendable {
                 t.column("next_at", .datetime).notNull()
             }
         }
+        migrator.registerMigration("v22: outbox claims are named") { db in
+            // Each claim draws a token: a send's outcome is recorded only while the claim that made the send still holds
+            // the message, never over a later claim of it (another instance's, after this one's lease ran out).
+            try db.alter(table: "outbox") { t in t.add(column: "claim_token", .integer) }
+        }
         return migrator
     }
 }

@@ -53,6 +53,13 @@ struct ClusterTests {
         let retaken = try await b.claimDueMessages(now: now.addingTimeInterval(2.5), limit: 50, lease: 2)
         #expect(Set(retaken.compactMap(\.id)) == Set(claimedA.compactMap(\.id)))
         #expect(retaken.allSatisfy { $0.attempts == 2 })
+        // A was slow, not dead: its late outcome does not land over B's claim; B's does.
+        let late = try #require(claimedA.first), again = try #require(retaken.first { $0.id == late.id })
+        #expect(late.claimToken != nil && late.claimToken != again.claimToken)
+        try await a.recordSendOutcomes([.init(id: late.id!, state: .failed, providerMessageID: nil, error: "late", nextAttemptAt: nil, claim: late.claimToken)], now: now)
+        #expect(try await b.sqlRead { session in try session.value("SELECT state FROM outbox WHERE id = ?", late.id).string } == "sending")
+        try await b.recordSendOutcomes([.init(id: again.id!, state: .sent, providerMessageID: "SMagain", error: nil, nextAttemptAt: nil, claim: again.claimToken)], now: now)
+        #expect(try await b.sqlRead { session in try session.value("SELECT state FROM outbox WHERE id = ?", late.id).string } == "sent")
         await a.close()
         await b.close()
     }

@@ -125,6 +125,9 @@ struct PostgresTests {
         let v20 = steps.first { $0.identifiers[0].hasPrefix("v20") }
         #expect(v20?.statements == ["ALTER TABLE \"outbox\" ADD COLUMN \"lease_until\" TIMESTAMPTZ",
                                     "CREATE INDEX \"outbox_lease\" ON \"outbox\" (\"lease_until\") WHERE state = 'sending'"])
+        #expect(steps.first { $0.identifiers[0].hasPrefix("v22") }?.statements == ["ALTER TABLE \"outbox\" ADD COLUMN \"claim_token\" BIGINT"])
+        // A later migration that changes no structure (a data rewrite) is refused until written for PostgreSQL.
+        #expect(PostgresSchema.lastDerivedOnly == AppDatabase.migrator.migrations.firstIndex { $0.hasPrefix("v21:") })
 
         try await TestPostgres.withDatabase { location in
             // An instance of an older tipline made the schema of v17.

@@ -147,6 +147,12 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
 
     /// Sends one message and says what to record.
     func send(_ message: OutboundMessage) async -> AppDatabase.SendRecord {
+        var record = await attempt(message)
+        record.claim = message.claimToken
+        return record
+    }
+
+    private func attempt(_ message: OutboundMessage) async -> AppDatabase.SendRecord {
         let id = message.id!
         guard let provider = providers[message.channel] else {
             metrics.outbound(channel: message.channel, state: "undeliverable")

@@ -46,6 +46,9 @@ public struct OutboundMessage: Codable, Sendable, Equatable, FetchableRecord, Mu
     public var bundleable = false
     /// When a claimed message may leave, as its channel's rate limit booked it (``AppDatabase/claimDueMessages``); not stored.
     public var sendAt: Date? = nil
+    /// The claim that took this message to send (``AppDatabase/claimDueMessages``); its outcome is recorded with it.
+    /// Written by the claim only.
+    public var claimToken: Int64? = nil
 
     public init(channel: String, recipient: String, body: String, purpose: Purpose, reportNumber: Int?, at: Date) {
         let sms = SMSText(body)
@@ -116,6 +119,7 @@ public struct OutboundMessage: Codable, Sendable, Equatable, FetchableRecord, Mu
         self.updatedAt = updatedAt
         bundleID = row["bundle_id"].int64
         bundleable = row["bundleable"].bool ?? false
+        claimToken = row["claim_token"].int64
     }
 
     public init(row: Row) throws {

@@ -59,10 +59,21 @@ enum PostgresSchema {
         var before = try snapshot(upTo: known[last])
         for identifier in known[(last + 1)...] {
             let after = try snapshot(upTo: identifier)
-            steps.append(([identifier], try changes(from: before, to: after, migration: identifier)))
+            let statements = try changes(from: before, to: after, migration: identifier)
+            // A migration that changes no structure rewrites data: derived, it would do nothing here. Those up to v21
+            // were written before there was a PostgreSQL database to rewrite; a later one must say what to do here.
+            if statements.isEmpty, let index = known.firstIndex(of: identifier), index > lastDerivedOnly {
+                throw Unsupported(description: "migration '\(identifier)' changes no table or index: if it rewrites data, write its PostgreSQL form by hand")
+            }
+            steps.append(([identifier], statements))
             before = after
         }
         return steps
+    }
+
+    /// The last migration whose data rewrites (if any) need no PostgreSQL counterpart: v21.
+    static var lastDerivedOnly: Int {
+        AppDatabase.migrator.migrations.firstIndex { $0.hasPrefix("v21:") } ?? Int.max
     }
 
     /// Every statement creating `snapshot` in an empty database.
@@ -83,7 +94,12 @@ enum PostgresSchema {
         for name in before.indexes.keys.sorted() where after.indexes[name] != before.indexes[name] {
             statements.append("DROP INDEX IF EXISTS \(quote(name))")
         }
+        let addedTables = after.tables.filter { old[$0.name] == nil }
         for table in before.tables where new[table.name] == nil {
+            // A table gone while another appears is a rename, which dropping would lose the rows of.
+            guard addedTables.isEmpty else {
+                throw Unsupported(description: "migration '\(migration)' drops table '\(table.name)' and adds another: write its PostgreSQL migration by hand")
+            }
             statements.append("DROP TABLE \(quote(table.name))")
         }
         for table in after.tables {
@@ -105,6 +121,9 @@ enum PostgresSchema {
                 }
             }
             for column in previous.columns where !table.columns.contains(where: { $0.name == column.name }) {
+                guard table.columns.allSatisfy({ kept[$0.name] != nil }) else {
+                    throw Unsupported(description: "migration '\(migration)' drops column '\(table.name).\(column.name)' and adds another: write its PostgreSQL migration by hand")
+                }
                 statements.append("ALTER TABLE \(quote(table.name)) DROP COLUMN \(quote(column.name))")
             }
         }
@@ -182,8 +201,8 @@ enum PostgresSchema {
         let unique = sql.uppercased().hasPrefix("CREATE UNIQUE INDEX")
         var statement = "CREATE \(unique ? "UNIQUE " : "")INDEX \(quote(name)) ON \(quote(table)) (\(columns.map(quote).joined(separator: ", ")))"
         // A partial index's condition, as written (statuses, 0/1 flags and comparisons read the same in both).
-        if let range = sql.range(of: " WHERE ", options: [.caseInsensitive, .backwards]) {
-            statement += " WHERE " + sql[range.upperBound...].trimmingCharacters(in: .whitespacesAndNewlines)
+        if let match = sql.firstMatch(of: /(?i)\sWHERE\s/) {
+            statement += " WHERE " + sql[match.range.upperBound...].trimmingCharacters(in: .whitespacesAndNewlines)
         }
         return statement
     }
