@@ -89,7 +89,8 @@ public func buildRouter(_ runtime: TiplineRuntime, templates: MustacheLibrary? =
                       channelLog: runtime.channelLog, clock: runtime.clock, logger: runtime.logger)
             .addRoutes(to: router)
     }
-    let ussd = UssdController(channels: settings.ussdChannels, sessions: runtime.ussd, channelLog: runtime.channelLog, clock: runtime.clock)
+    let ussd = UssdController(channels: settings.ussdChannels, sessions: runtime.ussd, channelLog: runtime.channelLog, clock: runtime.clock,
+                              logger: runtime.logger)
     ussd.addRoutes(to: router)
     if settings.training.enabled {
         SimulatorController(inbox: runtime.simulator, intake: runtime.intake,

@@ -246,8 +246,10 @@ extension AppDatabase {
                     try db.execute(sql: "ROLLBACK")
                 }
             case .postgres:
-                // The cluster's write lock, taken and released: the database answers and accepts writes.
-                try await sqlWrite { _ in }
+                // The database answers and is a primary (a standby refuses writes). Not the cluster's write lock:
+                // a load balancer asking every few seconds would queue behind the intake.
+                let primary = try await sqlRead { session in try session.value("SELECT CASE WHEN pg_is_in_recovery() THEN 0 ELSE 1 END").int }
+                return primary == 1
             }
             return true
         } catch {

@@ -164,7 +164,13 @@ struct ClusterTests {
     private func databaseOutage(url: String, folder: URL, port: Int) async throws {
         let fake = FakeTwilio()
         try await runFakeTwilio(fake) { providerPort in
-            let deployment = try await TestDeployment(providerPort: providerPort, environment: ["TIPLINE_DATABASE_URL": url])
+            let deployment = try await TestDeployment(providerPort: providerPort, extra: """
+              ussd:
+                provider: ussd
+                service_code: "*123#"
+                sms_channel: sms
+                allowed_sources: ["127.0.0.1", "::1"]
+            """, environment: ["TIPLINE_DATABASE_URL": url])
             defer { deployment.remove() }
             let runtime = try await deployment.runtime()
             try await runTipline(runtime) { tiplinePort in
@@ -195,6 +201,11 @@ struct ClusterTests {
                 _ = try await Self.script(["postgres", "stop", folder.path])
                 try await Task.sleep(for: .seconds(2))
                 #expect(await runtime.database.isWritable() == false, "readiness goes false")
+                // A USSD caller meets the outage too: 503 with its reason, not a 500.
+                let form = FormBody.encode([("sessionId", "ATUid_down"), ("serviceCode", "*123#"), ("phoneNumber", "+84900000552"), ("text", "")])
+                let dial = try await client.execute(CurlRequest(method: "POST", url: "http://127.0.0.1:\(tiplinePort)/channels/ussd/ussd",
+                                                                headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(form.utf8)))
+                #expect(dial.status == 503 && dial.bodyText.contains("unavailable"), "\(dial.status) \(dial.bodyText)")
                 try await Task.sleep(for: .seconds(8))
                 _ = try await Self.script(["postgres", "start", folder.path, "\(port)"])
                 try await load.value
@@ -285,6 +296,30 @@ struct ClusterTests {
             #expect(duplicates <= 64, "duplicates only for sends in flight at the kill (the dispatcher's concurrency × its claim)")
             await database.close()
         }
+    }
+
+    @Test("tipline check-config reaches the PostgreSQL database: the schema's state when it answers, the reason and exit 78 when it does not")
+    func checkConfigReachesDatabase() async throws {
+        let url = try await Self.sharedDatabase()
+        let deployment = try await TestDeployment(providerPort: 1, environment: ["TIPLINE_DATABASE_URL": url])
+        defer { deployment.remove() }
+        let tipline = TestDeployment.packageRoot.appendingPathComponent(".build/debug/tipline")
+        func checkConfig(_ url: String) async throws -> Subprocess.Finished {
+            try await Subprocess.run(tipline, ["check-config", "--config", deployment.configPath],
+                                     environment: ProcessInfo.processInfo.environment.merging(deployment.environment) { $1 }
+                                         .merging(["TIPLINE_DATABASE_URL": url]) { $1 })
+        }
+        let empty = try await checkConfig(url)
+        #expect(empty.status == 0 && empty.output.contains("first instance to start creates the schema"), "\(empty.output)")
+        let database = try await AppDatabase.open(postgres: try PostgresLocation(url: url))
+        await database.close()
+        let current = try await checkConfig(url)
+        #expect(current.status == 0 && current.output.contains("schema up to date"), "\(current.output)")
+        var wrongUser = try #require(URLComponents(string: url))
+        wrongUser.user = "nobody"
+        let refused = try await checkConfig(try #require(wrongUser.string))
+        #expect(refused.status == 78 && refused.output.contains("role \"nobody\" does not exist"), "\(refused.output)")
+        #expect(!refused.output.contains("password"), "no password shown")
     }
 
     @Test("tipline migrate-to-postgres copies a SQLite deployment row for row, counts both sides, and refuses a database in use")

@@ -55,15 +55,41 @@ struct EncryptionTests {
         }
     }
 
+    @Test("a pg_dump of the PostgreSQL database holds none of a report's personal values; they read back whole",
+          .enabled(if: TestBackend.isPostgres, "PostgreSQL's dump"))
+    func nothingInClearInDump() async throws {
+        try await withTipline { fake, runtime, port in
+            let text = "TRE \(Self.child) 14t nu thon \(Self.village) xa Lung Cu di HCM nguoi dua \(Self.companion)"
+            #expect(try await postSMS(client, port: port, sid: "SM-enc-1", from: Self.reporter, body: text).status == 200)
+            #expect(try await postSMS(client, port: port, sid: "SM-enc-2", from: Self.reporter, body: "BS 1001 \(Self.child) da goi ve").status == 200)
+            _ = try await fake.waitFor { $0.count >= 3 }
+            let report = try #require(try await runtime.database.report(number: 1001))
+            #expect(report.parsed.child.name == Self.child && report.reporter == Self.reporter && report.text == text, "read back whole")
+            var filter = AppDatabase.ReportFilter()
+            filter.query = Self.child.lowercased()
+            #expect(try await runtime.database.reports(filter).map(\.number) == [1001], "found by whole word")
+            let location = try #require(runtime.deployment.current.settings.postgres)
+            let dumpFile = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-dump-\(UUID().uuidString).sql")
+            defer { try? FileManager.default.removeItem(at: dumpFile) }
+            let dump = try await Subprocess.run(URL(fileURLWithPath: "/usr/bin/env"),
+                                                ["pg_dump", "--host", location.host, "--port", "\(location.port)", "--username", location.username,
+                                                 "--no-password", "--file", dumpFile.path, location.database],
+                                                environment: ProcessInfo.processInfo.environment.merging(
+                                                    ["PATH": "/usr/lib/postgresql/15/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin")]) { $1 })
+            #expect(dump.status == 0, "\(dump.output)")
+            #expect(try Data(contentsOf: dumpFile).count > 10_000, "a whole dump")
+            #expect(Self.found(in: dumpFile.path).isEmpty, "dump: \(Self.found(in: dumpFile.path))")
+        }
+    }
+
+    /// On this pass's backend (``ScratchDatabase``): the same database opened again with each set of keys.
     @Test("key rotation: old values readable with the new keys, new writes use the new key, rekey leaves nothing under the old one")
     func rotation() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-rekey-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let path = folder.appendingPathComponent("t.sqlite").path
+        let scratch = try await ScratchDatabase()
+        defer { scratch.remove() }
         let index = FieldCipher.newKey()
         let first = try FieldCipher.make(keys: [("k1", FieldCipher.newKey())], indexKey: index)
-        let old = try AppDatabase.open(path: path, cipher: first)
+        let old = try await scratch.open(cipher: first)
         _ = try await old.write { store in
             var report = Report(parsed: ParsedMessageFixture.tip, channel: "sms", reporter: Self.reporter, text: "TRE \(Self.child)", receivedAt: Date())
             try store.insert(&report)
@@ -71,20 +97,21 @@ struct EncryptionTests {
             try store.enqueue(&message)
             try store.setOptOut("+84900000999", optedOut: true, at: Date())
         }
+        await old.close()
         let k1 = try #require(first.keys["k1"]).withUnsafeBytes { Data($0).base64EncodedString() }
         let second = try FieldCipher.make(keys: [("k2", FieldCipher.newKey()), ("k1", k1)], indexKey: index)
-        let database = try AppDatabase.open(path: path, cipher: second)
+        let database = try await scratch.open(cipher: second)
         #expect(try await database.report(number: 1001)?.reporter == Self.reporter, "old values readable")
         _ = try await database.write { store in
             var report = Report(parsed: ParsedMessageFixture.tip, channel: "sms", reporter: "+84900000777", text: "TRE new", receivedAt: Date())
             try store.insert(&report)
         }
         func keyIDs() async throws -> Set<String> {
-            try await database.dbRead { db in
+            try await database.sqlRead { session in
                 var ids = Set<String>()
                 for sql in ["SELECT reporter FROM report", "SELECT text FROM report", "SELECT parsed FROM report", "SELECT recipient FROM outbox",
                             "SELECT body FROM outbox", "SELECT detail FROM report_event WHERE detail IS NOT NULL"] {
-                    for value in try String.fetchAll(db, sql: sql) { ids.insert(FieldCipher.keyID(of: value) ?? "clear") }
+                    for row in try session.rows(sql) { ids.insert(row[0].string.flatMap(FieldCipher.keyID(of:)) ?? "clear") }
                 }
                 return ids
             }
@@ -97,7 +124,10 @@ struct EncryptionTests {
         #expect(try await database.write { store in try store.isOptedOut("+84900000999") }, "blind indexes unchanged")
         // Without k1 the rekeyed database is still whole.
         let onlyNew = try FieldCipher.make(keys: [("k2", try #require(second.keys["k2"]).withUnsafeBytes { Data($0).base64EncodedString() })], indexKey: index)
-        #expect(try await AppDatabase.open(path: path, cipher: onlyNew).report(number: 1001)?.text == "TRE \(Self.child)")
+        let reopened = try await scratch.open(cipher: onlyNew)
+        #expect(try await reopened.report(number: 1001)?.text == "TRE \(Self.child)")
+        await reopened.close()
+        await database.close()
     }
 
     @Test("serve and check-config refuse to start without a key unless the config says encryption: off")

@@ -1,22 +1,28 @@
 import Foundation
-import GRDB
 import Testing
 import TiplineCore
 import TiplineServer
 @testable import TiplineStore
 
-/// Retention, one test per row of the table in docs/operations.md; erasure on request.
+/// Retention, one test per row of the table in docs/operations.md; erasure on request. On this pass's backend.
 @Suite("Retention and erasure")
 struct RetentionTests {
     static let now = Date()
     static func daysAgo(_ days: Double) -> Date { now.addingTimeInterval(-days * 86400) }
 
-    /// A database with encryption on (as deployed), in a temporary folder.
+    /// A database with encryption on (as deployed), on this pass's backend (``ScratchDatabase``).
     static func withDatabase(_ body: (AppDatabase) async throws -> Void) async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-retention-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let scratch = try await ScratchDatabase()
+        defer { scratch.remove() }
         let cipher = try FieldCipher.make(keys: [("t1", TestDeployment.testKeys.split(separator: ":")[1].description)], indexKey: TestDeployment.testIndexKey)
-        try await body(try AppDatabase.open(path: folder.appendingPathComponent("t.sqlite").path, cipher: cipher))
+        let database = try await scratch.open(cipher: cipher)
+        do {
+            try await body(database)
+        } catch {
+            await database.close()
+            throw error
+        }
+        await database.close()
     }
 
     static var tip: ParsedMessage {
@@ -64,8 +70,8 @@ struct RetentionTests {
         values += try await database.outboundMessages(reportNumber: number).filter { $0.purpose != .alert }.map(\.recipient).filter { !$0.isEmpty }
         values += try await database.outboundMessages(reportNumber: number).map(\.body).filter { !$0.isEmpty }
         values += try await database.timeline(number: number).filter { $0.kind == "note" }.compactMap(\.detail)
-        values += try await database.dbRead { db in
-            try String.fetchAll(db, sql: "SELECT session_id FROM ussd_session WHERE report_number = ?", arguments: [number])
+        values += try await database.sqlRead { session in
+            try session.rows("SELECT session_id FROM ussd_session WHERE report_number = ?", number).compactMap { $0["session_id"].string }
         }
         return values
     }
@@ -84,9 +90,9 @@ struct RetentionTests {
             #expect(report.parsed.child.age == 14 && report.parsed.origin.areaCode == report.parsed.origin.areaCode && report.status == .closed)
             #expect(try await database.timeline(number: old).last?.kind == "anonymised")
             #expect(try await Self.personal(database, recent).count > 3, "closed 10 days ago: kept")
-            let inbound = try await database.dbRead { db -> [String?] in
-                let row = try Row.fetchOne(db, sql: "SELECT body, sender FROM inbound_message WHERE report_number = ?", arguments: [old])
-                return [row?["body"], row?["sender"]]
+            let inbound = try await database.sqlRead { session -> [String?] in
+                let row = try session.row("SELECT body, sender FROM inbound_message WHERE report_number = ?", old)
+                return [row?["body"].string, row?["sender"].string]
             }
             #expect(inbound == [nil, ""])
         }
@@ -123,14 +129,14 @@ struct RetentionTests {
                                                  responses: [:], finished: true, reportNumber: nil, createdAt: Self.daysAgo(40), updatedAt: Self.daysAgo(40)))
                 try store.recordGroupWarning(key: "companion:+84912345678", at: Self.daysAgo(40), reports: "2 reports")
             }
-            try await database.dbWrite { db in
-                try db.execute(sql: "INSERT INTO pending_delivery_report (channel, provider_message_id, state, at) VALUES ('sms', 'SMx', 'delivered', ?)",
-                               arguments: [Self.daysAgo(40)])
+            try await database.sqlWrite { session in
+                try session.execute("INSERT INTO pending_delivery_report (channel, provider_message_id, state, at) VALUES ('sms', 'SMx', 'delivered', ?)",
+                                    Self.daysAgo(40))
             }
             _ = try await database.purge(RetentionPolicy(), now: Self.now, dryRun: false)
-            let left = try await database.dbRead { db in
+            let left = try await database.sqlRead { session in
                 try ["inbound_message", "outbox", "ussd_session", "cluster_alert", "pending_delivery_report"].map {
-                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \($0)") ?? -1
+                    try session.value("SELECT COUNT(*) FROM \($0)").int ?? -1
                 }
             }
             #expect(left == [0, 0, 0, 0, 0])
@@ -168,8 +174,9 @@ struct RetentionTests {
             #expect(try await Self.personal(database, mine) == [])
             let kept = try #require(try await database.report(number: other))
             #expect(kept.parsed.companion.phone == nil && kept.reporter == "+84900000807")
-            let count = try await database.dbRead { db in
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM inbound_message WHERE sender_index = ?", arguments: [database.cipher.index("+84912345678")])
+            let index = database.cipher.index("+84912345678")
+            let count = try await database.sqlRead { session in
+                try session.value("SELECT COUNT(*) FROM inbound_message WHERE sender_index = ?", index).int
             }
             #expect(count == 0)
         }

@@ -45,6 +45,11 @@ struct ConfigurationTests {
         #expect(settings.postgres?.password == "from-env" && settings.postgres?.tls == "verify-full")
         #expect(settings.databaseDescription == "postgresql://tipline@db.example.org:5432/tipline", "no password in logs")
         #expect(try SampleDeployment.load().settings.postgres == nil, "the sample keeps its SQLite file")
+        #expect(settings.postgres?.maxConnections == 32, "transactions at once, by default")
+        let tooFew = try loadError("tipline.yaml", environment: ["TIPLINE_DATABASE_URL": url]) {
+            $0.replacingOccurrences(of: "  synchronous: full\n", with: "  synchronous: full\n  max_connections: 1\n")
+        }
+        #expect(tooFew.contains("database.max_connections"), "\(tooFew)")
     }
 
     @Test("a places.csv without the USSD menu's destination codes is a config error naming the file (it used to trap the daemon)")

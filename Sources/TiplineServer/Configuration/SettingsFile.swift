@@ -204,11 +204,12 @@ enum SettingsFile {
             }
             let password = environment["TIPLINE_DATABASE_PASSWORD"] ?? secrets?.node("database.password")?.scalar?.string
             do {
-                let location = try PostgresLocation(url: url, password: password)
+                var location = try PostgresLocation(url: url, password: password)
                 if URLComponents(string: url)?.password != nil {
                     problems.add(yaml.error("database.url", "holds a password, which is a secret and must not be in the config file",
                                             fix: "remove it from the URL; set TIPLINE_DATABASE_PASSWORD or database: {password: …} in secrets_file"))
                 }
+                location.maxConnections = problems.value(32) { try yaml.int("database.max_connections", default: 32, range: 2...1000) }
                 settings.postgres = location
             } catch {
                 problems.add(yaml.error("database.url", "\(error)"))

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import TiplineCore
 import TiplineProviders
 
@@ -13,6 +14,7 @@ struct UssdController {
     let sessions: UssdSessions
     let channelLog: ChannelLogBuffer
     let clock: @Sendable () -> Date
+    let logger: Logger
 
     /// The largest callback body read.
     static let maxBodyBytes = 16384
@@ -40,8 +42,19 @@ struct UssdController {
             record(error.status.rawValue, error: error.reason)
             throw Self.reject(error)
         }
-        let answer = try await sessions.answer(.init(sessionID: callback.sessionID, serviceCode: callback.serviceCode ?? channel.serviceCode,
+        let answer: String
+        do {
+            answer = try await sessions.answer(.init(sessionID: callback.sessionID, serviceCode: callback.serviceCode ?? channel.serviceCode,
                                                      phone: callback.phoneNumber, text: callback.text), channel: channel)
+        } catch let error as HTTPError {
+            throw error
+        } catch {
+            // The session or the report could not be stored: no report number was given, so nothing is lost; the
+            // caller's phone shows the gateway's failure and they dial again (or text).
+            logger.error("USSD step not stored", metadata: ["channel": "\(name)", "error": "\(error)"])
+            record(503, error: "store unavailable")
+            throw HTTPError(.serviceUnavailable, headers: [.retryAfter: "30"], message: "session store unavailable; retry later")
+        }
         record(200, error: nil)
         return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: answer)))
     }

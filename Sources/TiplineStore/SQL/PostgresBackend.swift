@@ -19,6 +19,9 @@ public final class PostgresBackend: Sendable {
     let logger: Logger
     private let idle = Mutex<[PostgresConnection]>([])
     private let maxIdle: Int
+    /// At most this many transactions at once, each a thread and a connection: more wait their turn here, without a
+    /// thread, so a burst cannot open connections past the server's `max_connections` or threads past the machine's.
+    private let slots: Slots
     private static let ids = Atomic<Int>(0)
 
     /// The advisory lock every write transaction takes (`pg_advisory_xact_lock`), and the one migrations take.
@@ -34,7 +37,8 @@ public final class PostgresBackend: Sendable {
 
     public init(_ location: PostgresLocation, maxIdleConnections: Int = 8, logger: Logger = Logger(label: "tipline.postgres")) {
         self.location = location
-        self.maxIdle = maxIdleConnections
+        self.maxIdle = min(maxIdleConnections, location.maxConnections)
+        self.slots = Slots(location.maxConnections)
         // postgres-nio logs rows at trace level: never below notice here, whatever LOG_LEVEL says.
         var logger = logger
         if logger.logLevel < .notice { logger.logLevel = .notice }
@@ -179,18 +183,53 @@ public final class PostgresBackend: Sendable {
             // `connectTimeout` covers TCP only: a server that accepts and then says nothing is given up here.
             return try PostgresWait.result(of: opening, unlessClosed: nil, within: Self.connectDeadline) { late in late.close().whenComplete { _ in } }
         } catch let error as PSQLError {
-            throw SQLError("cannot connect to \(location.redacted): \(error.serverInfo?[.message] ?? "\(error.code)")", connectionLost: true)
+            let reason = error.serverInfo?[.message] ?? error.underlying.map { "\($0)" } ?? "\(error.code)"
+            throw SQLError("cannot connect to \(location.redacted): \(reason)", connectionLost: true)
         } catch {
             throw SQLError("cannot connect to \(location.redacted): \(error)", connectionLost: true)
         }
     }
 
-    /// Blocking work on a thread of its own, never on the cooperative pool or an event loop.
+    /// Blocking work on a thread of its own, never on the cooperative pool or an event loop, once a slot is free.
     private func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
+        await slots.take()
+        defer { slots.give() }
+        return try await withCheckedThrowingContinuation { continuation in
             let thread = Thread { continuation.resume(with: Result { try work() }) }
             thread.stackSize = 1 << 20
             thread.start()
+        }
+    }
+
+    /// A counting semaphore whose waiters are suspended tasks, first come first served.
+    final class Slots: Sendable {
+        private let state: Mutex<(free: Int, waiting: [CheckedContinuation<Void, Never>])>
+
+        init(_ count: Int) { state = Mutex((max(1, count), [])) }
+
+        func take() async {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state -> Bool in
+                    if state.free > 0 {
+                        state.free -= 1
+                        return true
+                    }
+                    state.waiting.append(continuation)
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        }
+
+        func give() {
+            let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                if state.waiting.isEmpty {
+                    state.free += 1
+                    return nil
+                }
+                return state.waiting.removeFirst()
+            }
+            next?.resume() // the slot passes to the first waiter
         }
     }
 }

@@ -239,6 +239,22 @@ enum PostgresSchema {
 }
 
 extension PostgresBackend {
+    /// What the first instance to start would find, without changing anything (`tipline check-config`): the schema
+    /// up to date, or how many migrations it would run. A database migrated by a newer tipline is an error, as it
+    /// is for ``migrate()``; so is a database that cannot be reached (named without its password).
+    public func schemaState() async throws -> String {
+        try await read { session in
+            guard try session.value("SELECT CASE WHEN to_regclass('tipline_migrations') IS NULL THEN 0 ELSE 1 END").int == 1 else {
+                return "empty: the first instance to start creates the schema (\(AppDatabase.migrator.migrations.count) migrations)"
+            }
+            let applied = Set(try session.rows("SELECT identifier FROM tipline_migrations").compactMap { $0[0].string })
+            let unknown = applied.subtracting(AppDatabase.migrator.migrations)
+            if !unknown.isEmpty { throw AppDatabase.SchemaError(unknown: unknown.sorted()) }
+            let pending = AppDatabase.migrator.migrations.filter { !applied.contains($0) }.count
+            return pending == 0 ? "schema up to date" : "\(pending) migration\(pending == 1 ? "" : "s") to run when the first instance starts"
+        }
+    }
+
     /// Brings the database's schema up to this tipline's, once for the whole cluster: the instance that starts first
     /// takes the migration lock (a session advisory lock) and migrates; the others wait for it, then find nothing to do.
     /// A database migrated by a newer tipline is refused, as on SQLite.

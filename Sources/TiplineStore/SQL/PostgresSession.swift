@@ -180,6 +180,8 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     /// refuse; the certificate unchecked), `verify-full` (TLS with the certificate checked against the system's CAs
     /// and the host name) or `disable`.
     public var tls: String = "prefer"
+    /// At most this many connections (and transactions) at once from this instance (`database.max_connections`).
+    public var maxConnections = 32
 
     public struct Invalid: Error, CustomStringConvertible {
         public let description: String
