@@ -78,8 +78,12 @@ extension AppDatabase {
     /// When the next queued message falls due, for the dispatcher's sleep.
     public func nextDueDate() async throws -> Date? {
         try await sqlRead { session in
-            // The next message due, or the next claim whose lease runs out (a dead instance's message to send again).
-            try session.value("""
+            // SQLite: the next message due (no lease runs out under a server alone on its file).
+            guard session.dialect == .postgresql else {
+                return try session.value("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'queued'").date
+            }
+            // PostgreSQL: or the next claim whose lease runs out (a dead instance's message to send again).
+            return try session.value("""
                 SELECT MIN(due) FROM (SELECT MIN(next_attempt_at) AS due FROM outbox WHERE state = 'queued'
                     UNION ALL SELECT MIN(lease_until) AS due FROM outbox WHERE state = 'sending') AS next
                 """).date

@@ -248,8 +248,8 @@ extension AppDatabase {
             case .postgres:
                 // The database answers and is a primary (a standby refuses writes). Not the cluster's write lock:
                 // a load balancer asking every few seconds would queue behind the intake.
-                let primary = try await sqlRead { session in try session.value("SELECT CASE WHEN pg_is_in_recovery() THEN 0 ELSE 1 END").int }
-                return primary == 1
+                guard case .postgres(let postgres) = backend else { return false }
+                return try await postgres.isPrimary()
             }
             return true
         } catch {

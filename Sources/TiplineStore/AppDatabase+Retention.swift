@@ -49,7 +49,7 @@ extension AppDatabase {
     /// What is due is found in a read (the writer stays free), then cases are anonymised `batchSize` to a transaction,
     /// each checked again in it: the intake's writes go between batches, so a first purge of years of cases does not
     /// hold the one writer for minutes while webhooks wait.
-    public func purge(_ policy: RetentionPolicy, now: Date, dryRun: Bool, batchSize: Int = 200) async throws -> PurgeSummary {
+    public func purge(_ policy: RetentionPolicy, now: Date, dryRun: Bool, batchSize: Int = 200, deleteBatch: Int = 5000) async throws -> PurgeSummary {
         let closedSQL = "status = 'closed' AND closed_at < ? AND (text IS NOT NULL OR reporter IS NOT NULL)"
         let closedCutoff = policy.cutoff(policy.closedCaseDays, now)
         let unclosedSQL = "status != 'closed' AND kind != 'command' AND received_at < ? AND (text IS NOT NULL OR reporter IS NOT NULL)"
@@ -111,18 +111,28 @@ extension AppDatabase {
                                     detail: "open for \(policy.unclosedWarnDays) days: close it, or its personal details are erased at \(policy.unclosedCaseDays) days")
             try session.insert(event)
         }
-        let dialect = try await sqlWrite { session in
-            try session.execute("DELETE FROM inbound_message WHERE report_number IS NULL AND received_at < ?", unlinked)
-            try session.execute("DELETE FROM outbox WHERE report_number IS NULL AND created_at < ? AND state NOT IN ('queued', 'sending')", unlinked)
-            try session.execute("DELETE FROM ussd_session WHERE updated_at < ?", unlinked)
-            try session.execute("DELETE FROM cluster_alert WHERE at < ?", unlinked)
-            try session.execute("DELETE FROM pending_delivery_report WHERE at < ?", unlinked)
-            try session.execute("DELETE FROM channel_log WHERE at < ?", policy.cutoff(policy.channelLogDays, now))
-            try session.execute("DELETE FROM audit_log WHERE at < ?", policy.cutoff(policy.auditLogDays, now))
-            try session.execute("DELETE FROM web_session WHERE expires_at < ?", now)
+        // Table by table, a bounded batch per transaction: the first purge of a large database (one moved from SQLite,
+        // a long-stopped purge) holds the writer — on PostgreSQL the cluster's write lock — only briefly at a time,
+        // and no statement meets PostgreSQL's statement timeout.
+        let deletions: [(table: String, condition: String, argument: SQLValue)] = [
+            ("inbound_message", "report_number IS NULL AND received_at < ?", unlinked.sqlValue),
+            ("outbox", "report_number IS NULL AND created_at < ? AND state NOT IN ('queued', 'sending')", unlinked.sqlValue),
+            ("ussd_session", "updated_at < ?", unlinked.sqlValue),
+            ("cluster_alert", "at < ?", unlinked.sqlValue),
+            ("pending_delivery_report", "at < ?", unlinked.sqlValue),
+            ("channel_log", "at < ?", policy.cutoff(policy.channelLogDays, now).sqlValue),
+            ("audit_log", "at < ?", policy.cutoff(policy.auditLogDays, now).sqlValue),
+            ("web_session", "expires_at < ?", now.sqlValue),
             // Parts of long messages are kept a day after assembly, to recognise a provider's late retry of one.
-            try session.execute("DELETE FROM inbound_part WHERE assembled = 1 AND received_at < ?", now.addingTimeInterval(-86400))
-            return session.dialect
+            ("inbound_part", "assembled = 1 AND received_at < ?", now.addingTimeInterval(-86400).sqlValue),
+        ]
+        let row = dialect == .sqlite ? "rowid" : "ctid"
+        for deletion in deletions {
+            while try await sqlWrite({ session in
+                try session.execute("""
+                    DELETE FROM \(deletion.table) WHERE \(row) IN (SELECT \(row) FROM \(deletion.table) WHERE \(deletion.condition) LIMIT \(deleteBatch))
+                    """, deletion.argument)
+            }) == deleteBatch {}
         }
         // The search index's merge and the WAL's truncation are SQLite's (FTS5, the WAL file). PostgreSQL keeps no
         // FTS segments (its search index is a GIN index, cleaned by VACUUM) and its WAL is the server's to recycle.

@@ -30,7 +30,9 @@ struct CheckConfig: AsyncParsableCommand {
             } catch {
                 await backend.close()
                 print("error: database: \(error)")
-                throw ExitCode(78) // EX_CONFIG
+                // Not reached (down, refused, no answer): 74 as `serve` exits, so monitoring reads an outage, not a
+                // configuration to fix; refused by the server (user, password, database) or newer than this tipline: 78.
+                throw ExitCode((error as? SQLError)?.connectionLost == true ? 74 : 78)
             }
         }
     }

@@ -298,7 +298,7 @@ struct ClusterTests {
         }
     }
 
-    @Test("tipline check-config reaches the PostgreSQL database: the schema's state when it answers, the reason and exit 78 when it does not")
+    @Test("tipline check-config reaches the PostgreSQL database: the schema's state when it answers, the reason and exit 74 when it cannot be reached, 78 when it refuses")
     func checkConfigReachesDatabase() async throws {
         let url = try await Self.sharedDatabase()
         let deployment = try await TestDeployment(providerPort: 1, environment: ["TIPLINE_DATABASE_URL": url])
@@ -320,6 +320,8 @@ struct ClusterTests {
         let refused = try await checkConfig(try #require(wrongUser.string))
         #expect(refused.status == 78 && refused.output.contains("role \"nobody\" does not exist"), "\(refused.output)")
         #expect(!refused.output.contains("password"), "no password shown")
+        let unreachable = try await checkConfig("postgresql://tipline@127.0.0.1:1/tipline?sslmode=disable")
+        #expect(unreachable.status == 74 && unreachable.output.contains("Connection refused"), "an outage, as serve exits: \(unreachable.output)")
     }
 
     @Test("tipline migrate-to-postgres copies a SQLite deployment row for row, counts both sides, and refuses a database in use")

@@ -128,12 +128,18 @@ struct RetentionTests {
                 try store.save(UssdSessionRecord(id: "dropped", channel: "ussd", phone: "+84900000805", state: UssdState(), lastText: "1*Mai",
                                                  responses: [:], finished: true, reportNumber: nil, createdAt: Self.daysAgo(40), updatedAt: Self.daysAgo(40)))
                 try store.recordGroupWarning(key: "companion:+84912345678", at: Self.daysAgo(40), reports: "2 reports")
+                // More unlinked messages than one delete batch (below: 2), so the purge takes several turns.
+                for index in 2...6 {
+                    var other = InboundMessage(channel: "sms", providerMessageID: "H\(index)", sender: "+8490000080\(index)", recipient: nil, body: "HD",
+                                               receivedAt: Self.daysAgo(40))
+                    _ = try store.insertOnce(&other)
+                }
             }
             try await database.sqlWrite { session in
                 try session.execute("INSERT INTO pending_delivery_report (channel, provider_message_id, state, at) VALUES ('sms', 'SMx', 'delivered', ?)",
                                     Self.daysAgo(40))
             }
-            _ = try await database.purge(RetentionPolicy(), now: Self.now, dryRun: false)
+            _ = try await database.purge(RetentionPolicy(), now: Self.now, dryRun: false, deleteBatch: 2)
             let left = try await database.sqlRead { session in
                 try ["inbound_message", "outbox", "ussd_session", "cluster_alert", "pending_delivery_report"].map {
                     try session.value("SELECT COUNT(*) FROM \($0)").int ?? -1

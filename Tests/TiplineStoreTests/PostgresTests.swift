@@ -234,4 +234,17 @@ struct PostgresTests {
             await backend.close()
         }
     }
+
+    @Test("transactions beyond database.max_connections wait their turn, in order, and fail with a reason when no turn comes")
+    func turns() async throws {
+        let slots = PostgresBackend.Slots(1)
+        try await slots.take(within: .seconds(1))
+        await #expect { try await slots.take(within: .milliseconds(200)) } throws: { "\($0)".contains("all 1 database connections were busy") }
+        async let waiting: Void = slots.take(within: .seconds(10))
+        try await Task.sleep(for: .milliseconds(100))
+        slots.give() // passes to the waiter
+        try await waiting
+        slots.give()
+        try await slots.take(within: .milliseconds(100))
+    }
 }

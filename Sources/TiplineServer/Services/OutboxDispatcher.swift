@@ -26,6 +26,8 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
     private let wakeups: AsyncStream<Void>
     private let wakeupContinuation: AsyncStream<Void>.Continuation
     private let running = Atomic<Bool>(false)
+    /// Set once a graceful shutdown begins: outcomes that cannot be recorded stop being retried then.
+    private let stopping = Atomic<Bool>(false)
     private let lastCalls = Mutex<[String: ChannelStatus]>([:])
 
     /// The last provider call of a channel, for readiness.
@@ -119,6 +121,7 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
             }
             await recorder.drained()
         } onGracefulShutdown: {
+            self.stopping.store(true, ordering: .relaxed)
             self.wakeupContinuation.yield()
         }
     }
@@ -226,15 +229,22 @@ public final class OutboxDispatcher: Service, CustomStringConvertible {
         return record
     }
 
-    /// Records outcomes; they must land even during shutdown, so it retries rather than give up.
+    /// Records outcomes. They must land: while the daemon runs it retries until the database takes them (backing off
+    /// to every 5 s), however long the disk is full or PostgreSQL away — a message left `sending` would otherwise wait
+    /// for a restart (SQLite) or a lease (PostgreSQL), and a failed send would not be tried again. Stopping, it gives up
+    /// after ten tries: the restart puts the messages back in the queue (SQLite), or another instance takes them when
+    /// their lease runs out (PostgreSQL) — at most one more send each, never a loss.
     private func record(_ records: [AppDatabase.SendRecord]) async {
-        for attempt in 1...10 {
+        var attempt = 0
+        while true {
+            attempt += 1
             do {
                 try await database.recordSendOutcomes(records, now: clock())
                 return
             } catch {
                 logger.error("could not record send outcomes", metadata: ["count": "\(records.count)", "attempt": "\(attempt)", "error": "\(error)"])
-                try? await Task.sleep(for: .milliseconds(200 * attempt))
+                if attempt >= 10, stopping.load(ordering: .relaxed) { return }
+                try? await Task.sleep(for: .milliseconds(min(200 * attempt, 5000)))
             }
         }
     }

@@ -58,6 +58,16 @@ public final class PostgresBackend: Sendable {
         }
     }
 
+    /// Whether the database answers and is a primary (a standby refuses writes), for readiness: asked outside the
+    /// transactions' turn (``Slots``), so a busy instance is not reported down, and without the write lock.
+    public func isPrimary() async throws -> Bool {
+        try await onThread(slotted: false) {
+            try self.withConnection { session in
+                try session.value("SELECT CASE WHEN pg_is_in_recovery() THEN 0 ELSE 1 END").int == 1
+            }
+        }
+    }
+
     /// A read: one snapshot for the whole closure (`REPEATABLE READ, READ ONLY`).
     public func read<T: Sendable>(_ work: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
         try await onThread {
@@ -140,15 +150,32 @@ public final class PostgresBackend: Sendable {
         } catch {
             // A connection the server dropped (a restart, a network cut) is closed, not kept: the next transaction
             // connects again, so the database coming back is noticed at once.
-            if (error as? SQLError)?.connectionLost == true {
+            if (error as? SQLError)?.connectionLost == true || session.lost != nil {
                 open.close().whenComplete { [open] _ in _ = open }
+                // The idle ones are most likely gone the same way (the server restarted, the network cut): dropped too,
+                // so that no later transaction spends a deadline finding out.
+                dropIdle()
             } else {
                 recycle(open)
             }
             throw error
         }
-        recycle(open)
+        // A lost connection whose error the work swallowed (a `try?` in a clean-up) is not kept either.
+        if session.lost != nil {
+            open.close().whenComplete { [open] _ in _ = open }
+            dropIdle()
+        } else {
+            recycle(open)
+        }
         return value
+    }
+
+    private func dropIdle() {
+        let connections = idle.withLock { idle -> [PostgresConnection] in
+            defer { idle.removeAll() }
+            return idle
+        }
+        for connection in connections { connection.close().whenComplete { [connection] _ in _ = connection } }
     }
 
     private func recycle(_ connection: PostgresConnection) {
@@ -184,16 +211,21 @@ public final class PostgresBackend: Sendable {
             return try PostgresWait.result(of: opening, unlessClosed: nil, within: Self.connectDeadline) { late in late.close().whenComplete { _ in } }
         } catch let error as PSQLError {
             let reason = error.serverInfo?[.message] ?? error.underlying.map { "\($0)" } ?? "\(error.code)"
-            throw SQLError("cannot connect to \(location.redacted): \(reason)", connectionLost: true)
+            // The server's own refusal (user, password, database) is not an outage.
+            throw SQLError("cannot connect to \(location.redacted): \(reason)", connectionLost: error.code != .server)
         } catch {
             throw SQLError("cannot connect to \(location.redacted): \(error)", connectionLost: true)
         }
     }
 
+    /// How long a transaction waits for its turn (``Slots``) before it fails (a webhook then answers 503): longer
+    /// than a provider waits for an answer, so only a stalled database meets it.
+    static let turnDeadline: Duration = .seconds(20)
+
     /// Blocking work on a thread of its own, never on the cooperative pool or an event loop, once a slot is free.
-    private func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        await slots.take()
-        defer { slots.give() }
+    private func onThread<T: Sendable>(slotted: Bool = true, _ work: @escaping @Sendable () throws -> T) async throws -> T {
+        if slotted { try await slots.take(within: Self.turnDeadline) }
+        defer { if slotted { slots.give() } }
         return try await withCheckedThrowingContinuation { continuation in
             let thread = Thread { continuation.resume(with: Result { try work() }) }
             thread.stackSize = 1 << 20
@@ -201,33 +233,52 @@ public final class PostgresBackend: Sendable {
         }
     }
 
-    /// A counting semaphore whose waiters are suspended tasks, first come first served.
+    /// A counting semaphore whose waiters are suspended tasks, first come first served; a wait has a deadline.
     final class Slots: Sendable {
-        private let state: Mutex<(free: Int, waiting: [CheckedContinuation<Void, Never>])>
+        private struct State {
+            var free: Int
+            var waiting: [(id: Int, continuation: CheckedContinuation<Void, any Error>)] = []
+            var nextID = 0
+        }
 
-        init(_ count: Int) { state = Mutex((max(1, count), [])) }
+        private let state: Mutex<State>
+        let count: Int
 
-        func take() async {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let now = state.withLock { state -> Bool in
+        init(_ count: Int) {
+            self.count = max(1, count)
+            state = Mutex(State(free: max(1, count)))
+        }
+
+        func take(within deadline: Duration) async throws {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let waiting = state.withLock { state -> Int? in
                     if state.free > 0 {
                         state.free -= 1
-                        return true
+                        return nil
                     }
-                    state.waiting.append(continuation)
-                    return false
+                    state.nextID += 1
+                    state.waiting.append((state.nextID, continuation))
+                    return state.nextID
                 }
-                if now { continuation.resume() }
+                guard let waiting else { return continuation.resume() }
+                Task {
+                    try? await Task.sleep(for: deadline)
+                    let expired = self.state.withLock { state -> CheckedContinuation<Void, any Error>? in
+                        guard let index = state.waiting.firstIndex(where: { $0.id == waiting }) else { return nil }
+                        return state.waiting.remove(at: index).continuation
+                    }
+                    expired?.resume(throwing: SQLError("all \(self.count) database connections were busy for \(deadline); try again"))
+                }
             }
         }
 
         func give() {
-            let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            let next = state.withLock { state -> CheckedContinuation<Void, any Error>? in
                 if state.waiting.isEmpty {
                     state.free += 1
                     return nil
                 }
-                return state.waiting.removeFirst()
+                return state.waiting.removeFirst().continuation
             }
             next?.resume() // the slot passes to the first waiter
         }

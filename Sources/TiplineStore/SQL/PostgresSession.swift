@@ -17,7 +17,7 @@ final class PostgresSession: SQLSession {
     /// This session's: nil for migrations, which wait for another instance's and build indexes as long as it takes.
     var deadline: TimeAmount? = PostgresSession.deadline
     /// Set once a statement found the connection gone: every later one fails at once instead of waiting.
-    private var lost: SQLError?
+    private(set) var lost: SQLError?
 
     init(_ connection: PostgresConnection, logger: Logger) {
         self.connection = connection
