@@ -96,6 +96,19 @@ public struct AppDatabase: Sendable {
         if case .postgres(let postgres) = backend { await postgres.close() }
     }
 
+    /// Runs `body` with this database, then closes it, whether `body` throws or not (a command's run, a test's).
+    public func closing<T>(after body: (AppDatabase) async throws -> T) async throws -> T {
+        let value: T
+        do {
+            value = try await body(self)
+        } catch {
+            await close()
+            throw error
+        }
+        await close()
+        return value
+    }
+
     func dbWriteWithoutTransaction<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await writer.writeWithoutTransaction { [cipher] db in try cipher.bind { try work(db) } }
     }

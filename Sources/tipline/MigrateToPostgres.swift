@@ -25,9 +25,7 @@ struct MigrateToPostgres: AsyncParsableCommand {
         }
         guard FileManager.default.fileExists(atPath: from) else { throw ValidationError("--from: no file at \(from)") }
         let source = try AppDatabase.open(path: from, cipher: settings.cipher)
-        let target = try await settings.openDatabase()
-        defer { Task { await target.close() } }
-        let tables = try await target.copy(from: source)
+        let tables = try await settings.openDatabase().closing { target in try await target.copy(from: source) }
         let width = tables.map(\.table.count).max() ?? 10
         print("table".padding(toLength: width, withPad: " ", startingAt: 0) + "  sqlite  postgresql")
         for table in tables {

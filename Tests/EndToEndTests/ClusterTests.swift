@@ -164,13 +164,7 @@ struct ClusterTests {
     private func databaseOutage(url: String, folder: URL, port: Int) async throws {
         let fake = FakeTwilio()
         try await runFakeTwilio(fake) { providerPort in
-            let deployment = try await TestDeployment(providerPort: providerPort, extra: """
-              ussd:
-                provider: ussd
-                service_code: "*123#"
-                sms_channel: sms
-                allowed_sources: ["127.0.0.1", "::1"]
-            """, environment: ["TIPLINE_DATABASE_URL": url])
+            let deployment = try await TestDeployment(providerPort: providerPort, extra: TestDeployment.ussdChannel, environment: ["TIPLINE_DATABASE_URL": url])
             defer { deployment.remove() }
             let runtime = try await deployment.runtime()
             try await runTipline(runtime) { tiplinePort in

@@ -25,22 +25,26 @@ struct EncryptionTests {
         return needles.filter { data.range(of: Data($0.utf8)) != nil }
     }
 
+    /// A report naming the child, the village, a companion's phone and the reporter, and a note naming the child again,
+    /// received over the webhook: read back whole, and found by the child's name in the staff log's search.
+    func reportWithPersonalValues(_ fake: FakeTwilio, _ runtime: TiplineRuntime, _ port: Int) async throws {
+        let text = "TRE \(Self.child) 14t nu thon \(Self.village) xa Lung Cu di HCM nguoi dua \(Self.companion)"
+        #expect(try await postSMS(client, port: port, sid: "SM-enc-1", from: Self.reporter, body: text).status == 200)
+        #expect(try await postSMS(client, port: port, sid: "SM-enc-2", from: Self.reporter, body: "BS 1001 \(Self.child) da goi ve").status == 200)
+        _ = try await fake.waitFor { $0.count >= 3 }
+        let report = try #require(try await runtime.database.report(number: 1001))
+        #expect(report.parsed.child.name == Self.child && report.reporter == Self.reporter && report.text == text, "read back whole")
+        #expect(report.parsed.origin.village == Self.village && report.parsed.companion.phone == "+84987654321")
+        var filter = AppDatabase.ReportFilter()
+        filter.query = Self.child.lowercased()
+        #expect(try await runtime.database.reports(filter).map(\.number) == [1001], "found by whole word")
+    }
+
     @Test("the database file, its WAL and a backup hold none of a report's personal values; they read back whole",
           .enabled(if: TestBackend.isSQLite, "the SQLite file's bytes"))
     func nothingInClearOnDisk() async throws {
         try await withTipline { fake, runtime, port in
-            let text = "TRE \(Self.child) 14t nu thon \(Self.village) xa Lung Cu di HCM nguoi dua \(Self.companion)"
-            #expect(try await postSMS(client, port: port, sid: "SM-enc-1", from: Self.reporter, body: text).status == 200)
-            #expect(try await postSMS(client, port: port, sid: "SM-enc-2", from: Self.reporter, body: "BS 1001 \(Self.child) da goi ve").status == 200)
-            _ = try await fake.waitFor { $0.count >= 3 }
-            let report = try #require(try await runtime.database.report(number: 1001))
-            #expect(report.parsed.child.name == Self.child && report.reporter == Self.reporter && report.text == text, "read back whole")
-            #expect(report.parsed.origin.village == Self.village && report.parsed.companion.phone == "+84987654321")
-            // The staff log's search still finds the child, by whole word.
-            var filter = AppDatabase.ReportFilter()
-            filter.query = Self.child.lowercased()
-            #expect(try await runtime.database.reports(filter).map(\.number) == [1001])
-
+            try await reportWithPersonalValues(fake, runtime, port)
             let path = runtime.deployment.current.settings.databasePath
             #expect(Self.found(in: path).isEmpty, "database file: \(Self.found(in: path))")
             #expect(Self.found(in: path + "-wal").isEmpty, "WAL: \(Self.found(in: path + "-wal"))")
@@ -59,15 +63,7 @@ struct EncryptionTests {
           .enabled(if: TestBackend.isPostgres, "PostgreSQL's dump"))
     func nothingInClearInDump() async throws {
         try await withTipline { fake, runtime, port in
-            let text = "TRE \(Self.child) 14t nu thon \(Self.village) xa Lung Cu di HCM nguoi dua \(Self.companion)"
-            #expect(try await postSMS(client, port: port, sid: "SM-enc-1", from: Self.reporter, body: text).status == 200)
-            #expect(try await postSMS(client, port: port, sid: "SM-enc-2", from: Self.reporter, body: "BS 1001 \(Self.child) da goi ve").status == 200)
-            _ = try await fake.waitFor { $0.count >= 3 }
-            let report = try #require(try await runtime.database.report(number: 1001))
-            #expect(report.parsed.child.name == Self.child && report.reporter == Self.reporter && report.text == text, "read back whole")
-            var filter = AppDatabase.ReportFilter()
-            filter.query = Self.child.lowercased()
-            #expect(try await runtime.database.reports(filter).map(\.number) == [1001], "found by whole word")
+            try await reportWithPersonalValues(fake, runtime, port)
             let location = try #require(runtime.deployment.current.settings.postgres)
             let dumpFile = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-dump-\(UUID().uuidString).sql")
             defer { try? FileManager.default.removeItem(at: dumpFile) }

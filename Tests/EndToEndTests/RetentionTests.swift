@@ -15,14 +15,7 @@ struct RetentionTests {
         let scratch = try await ScratchDatabase()
         defer { scratch.remove() }
         let cipher = try FieldCipher.make(keys: [("t1", TestDeployment.testKeys.split(separator: ":")[1].description)], indexKey: TestDeployment.testIndexKey)
-        let database = try await scratch.open(cipher: cipher)
-        do {
-            try await body(database)
-        } catch {
-            await database.close()
-            throw error
-        }
-        await database.close()
+        try await scratch.open(cipher: cipher).closing(after: body)
     }
 
     static var tip: ParsedMessage {

@@ -12,13 +12,7 @@ struct UssdEndToEndTests {
     func protocolOverHTTP() async throws {
         let fake = FakeTwilio()
         try await runFakeTwilio(fake) { providerPort in
-            let deployment = try await TestDeployment(providerPort: providerPort, extra: """
-              ussd:
-                provider: ussd
-                service_code: "*123#"
-                sms_channel: sms
-                allowed_sources: ["127.0.0.1", "::1"]
-            """)
+            let deployment = try await TestDeployment(providerPort: providerPort, extra: TestDeployment.ussdChannel)
             defer { deployment.remove() }
             let runtime = try await deployment.runtime()
             try await runTipline(runtime) { port in

@@ -15,18 +15,11 @@ enum TestBackend {
     static func withDatabase(cipher: FieldCipher = .plaintext, _ body: (AppDatabase) async throws -> Void) async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-store-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let database: AppDatabase
-        if let url = try await PostgresBackend.scratchDatabaseForTests() {
-            database = try await AppDatabase.open(postgres: try PostgresLocation(url: url), cipher: cipher)
+        let database = if let url = try await PostgresBackend.scratchDatabaseForTests() {
+            try await AppDatabase.open(postgres: try PostgresLocation(url: url), cipher: cipher)
         } else {
-            database = try AppDatabase.open(path: folder.appendingPathComponent("db/tipline.sqlite").path, cipher: cipher)
+            try AppDatabase.open(path: folder.appendingPathComponent("db/tipline.sqlite").path, cipher: cipher)
         }
-        do {
-            try await body(database)
-        } catch {
-            await database.close()
-            throw error
-        }
-        await database.close()
+        try await database.closing(after: body)
     }
 }

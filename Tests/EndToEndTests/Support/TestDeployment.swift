@@ -22,6 +22,15 @@ struct TestDeployment {
     static let testKeys = "t1:ZHoRnapaLVyFwuRjXC4tUQn9iykbursV5L+beaO4Wlo="
     static let testIndexKey = "j1RxP5h8Ca++aoRhY2MysVhEhKXqfvd77juFKKbm+kA="
 
+    /// A USSD channel (`extra:`), Africa's Talking's protocol at `/channels/ussd/ussd`, callbacks from loopback only.
+    static let ussdChannel = """
+      ussd:
+        provider: ussd
+        service_code: "*123#"
+        sms_channel: sms
+        allowed_sources: ["127.0.0.1", "::1"]
+    """
+
     static let packageRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
