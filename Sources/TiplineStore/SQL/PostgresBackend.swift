@@ -35,9 +35,11 @@ public final class PostgresBackend: Sendable {
     /// How long opening a connection (TCP, TLS, start-up, password) may take.
     static let connectDeadline: TimeAmount = .seconds(10)
 
-    public init(_ location: PostgresLocation, maxIdleConnections: Int = 8, logger: Logger = Logger(label: "tipline.postgres")) {
+    /// Connections are kept once opened, up to `database.max_connections`: each new one is a new server process
+    /// (a fork, its caches warmed again), which under load cost the server more than the statements did.
+    public init(_ location: PostgresLocation, maxIdleConnections: Int? = nil, logger: Logger = Logger(label: "tipline.postgres")) {
         self.location = location
-        self.maxIdle = min(maxIdleConnections, location.maxConnections)
+        self.maxIdle = min(maxIdleConnections ?? location.maxConnections, location.maxConnections)
         self.slots = Slots(location.maxConnections)
         // postgres-nio logs rows at trace level: never below notice here, whatever LOG_LEVEL says.
         var logger = logger

@@ -131,40 +131,62 @@ enum PostgresWait {
     /// first or `timeout` (if any) passes. A statement whose connection the server closed as it stopped was seen waiting
     /// forever (its future never failed): under a webhook, that held the intake's batch, and every message after it,
     /// past the provider's timeout. Given up, the connection is closed (the statement goes with it).
+    ///
+    /// The waiting thread itself keeps the watch (a timed wait, waking each second), so a statement costs no timer on
+    /// the event loop: each hop between threads is a wake-up, and a statement's wall time under the cluster's write
+    /// lock is mostly wake-ups.
     static func result<Value: Sendable>(of future: EventLoopFuture<Value>, unlessClosed connection: PostgresConnection?,
                                         within timeout: TimeAmount?, late: @escaping @Sendable (Value) -> Void = { _ in }) throws -> Value {
-        let promise = future.eventLoop.makePromise(of: Value.self)
-        let settled = Settled()
-        let started = NIODeadline.now()
-        // Checked each second (a callback on the connection's close would pile up, one a statement, on a connection
-        // kept for hours).
-        let watch = future.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { task in
-            if connection?.isClosed == true {
-                guard settled.first() else { return }
-                task.cancel()
-                promise.fail(Closed())
-            } else if let timeout, NIODeadline.now() - started >= timeout {
-                guard settled.first() else { return }
-                task.cancel()
-                promise.fail(Unanswered(after: timeout))
-                connection?.close().whenComplete { _ in }
-            }
-        }
+        let waiter = Waiter<Value>()
         future.whenComplete { result in
-            watch.cancel()
-            if settled.first() {
-                promise.completeWith(result)
-            } else if case .success(let value) = result {
-                late(value)
+            if !waiter.settle(result), case .success(let value) = result { late(value) }
+        }
+        let started = NIODeadline.now()
+        while true {
+            if let result = waiter.result(waitingAtMost: 1) { return try result.get() }
+            if connection?.isClosed == true {
+                if waiter.abandon() { throw Closed() }
+            } else if let timeout, NIODeadline.now() - started >= timeout {
+                if waiter.abandon() {
+                    connection?.close().whenComplete { _ in }
+                    throw Unanswered(after: timeout)
+                }
             }
         }
-        return try promise.futureResult.wait()
     }
 
-    /// True for the first caller only.
-    private final class Settled: Sendable {
-        private let done = Atomic<Bool>(false)
-        func first() -> Bool { done.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged }
+    /// One answer, handed from the event loop to the waiting thread; or abandoned by it, the answer then arriving late.
+    private final class Waiter<Value: Sendable>: @unchecked Sendable {
+        private let condition = NSCondition()
+        private var value: Result<Value, any Error>? // guarded by `condition`
+        private var abandoned = false
+
+        /// Hands over the answer; false when the waiter gave up first.
+        func settle(_ result: Result<Value, any Error>) -> Bool {
+            condition.lock()
+            defer { condition.unlock() }
+            guard !abandoned else { return false }
+            value = result
+            condition.signal()
+            return true
+        }
+
+        /// The answer, if it comes within `seconds`.
+        func result(waitingAtMost seconds: Double) -> Result<Value, any Error>? {
+            condition.lock()
+            defer { condition.unlock() }
+            if value == nil { _ = condition.wait(until: Date(timeIntervalSinceNow: seconds)) }
+            return value
+        }
+
+        /// Gives up waiting; false when the answer came meanwhile (then read it).
+        func abandon() -> Bool {
+            condition.lock()
+            defer { condition.unlock() }
+            guard value == nil else { return false }
+            abandoned = true
+            return true
+        }
     }
 }
 
