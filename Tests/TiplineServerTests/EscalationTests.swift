@@ -110,6 +110,26 @@ struct EscalationTests {
         #expect(kinds.last == "call_now")
     }
 
+    @Test("two instances on one database run the same due timer at once: it fires once, each officer alerted once")
+    func timersFireOnceAcrossInstances() async throws {
+        var a = try await Scenario(at: "2026-11-29T10:00:00+07:00")
+        defer { a.remove() }
+        // A second instance on the same database (PostgreSQL's pass: the same scratch database; SQLite: the same file).
+        let b = try await Scenario(at: "2026-11-29T10:00:00+07:00", folder: a.folder, clock: a.clock)
+        _ = try await a.sms("+84900000402", "KHAN be gai 12t xa Lung Cu dang bi dua sang TQ")
+        a.clock.advance(minutes: 15)
+        let (first, second) = (a.runtime.escalation, b.runtime.escalation)
+        async let fromA = first.tick()
+        async let fromB = second.tick()
+        let fired = try await fromA + fromB
+        #expect(fired == 1, "one of the two fired it")
+        #expect(try await a.recipients(1001) == [lungCuPolice, lungCuUnion], "L1 alerted once")
+        let again = try await b.runtime.escalation.tick() + a.runtime.escalation.tick()
+        #expect(again == 0, "nothing left due")
+        await b.runtime.database.close()
+        await a.runtime.database.close()
+    }
+
     @Test("NHAN stops the escalation; no update for 24 h brings a reminder, then the province")
     func acknowledgementAndReminders() async throws {
         var s = try await Scenario(at: "2026-11-29T10:00:00+07:00")
