@@ -217,6 +217,61 @@ struct ClusterTests {
         }
     }
 
+    @Test("a USSD caller's steps, a staff sign-in and the sign-in throttle hold across instances: no sticky sessions needed")
+    func sharedSessions() async throws {
+        let url = try await Self.sharedDatabase()
+        let fake = FakeTwilio()
+        try await runFakeTwilio(fake) { providerPort in
+            let first = try await TestDeployment(providerPort: providerPort, extra: TestDeployment.ussdChannel, environment: ["TIPLINE_DATABASE_URL": url])
+            let second = try await TestDeployment(providerPort: providerPort, extra: TestDeployment.ussdChannel, environment: ["TIPLINE_DATABASE_URL": url])
+            defer { first.remove(); second.remove() }
+            let runtimes = (try await first.runtime(), try await second.runtime())
+            for name in ["desk-a", "desk-c"] {
+                try await runtimes.0.database.insertUser(name: name, role: .hotline, officerID: nil,
+                                                         passwordHash: try StaffAuth.hash(password: "a long test password", cost: .testing), now: Date())
+            }
+            try await runTipline(runtimes.0) { portA in
+                try await runTipline(runtimes.1) { portB in
+                    let client = CurlClient()
+                    func post(_ port: Int, _ path: String, _ form: [(String, String)], cookie: String? = nil) async throws -> CurlResponse {
+                        try await client.execute(CurlRequest(method: "POST", url: "http://127.0.0.1:\(port)\(path)",
+                                                             headers: [("Content-Type", "application/x-www-form-urlencoded")] + (cookie.map { [("Cookie", $0)] } ?? []),
+                                                             body: Array(FormBody.encode(form).utf8)))
+                    }
+                    // A USSD report, each step to the other instance.
+                    let steps = ["", "2", "2*lung c", "2*lung c*1", "2*lung c*1*co nguoi la dua be di"]
+                    var answers: [String] = []
+                    for (index, text) in steps.enumerated() {
+                        let answer = try await post(index % 2 == 0 ? portA : portB, "/channels/ussd/ussd",
+                                                    [("sessionId", "ATUid_cluster"), ("serviceCode", "*123#"), ("phoneNumber", "+84900000553"), ("text", text)])
+                        answers.append(answer.bodyText)
+                    }
+                    #expect(answers.dropLast().allSatisfy { $0.hasPrefix("CON ") } && answers.last?.hasPrefix("END Da nhan tin KHAN so 1001") == true,
+                            "\(answers)")
+                    // A sign-in form from one instance, sent to the other; the session then good on the first.
+                    func signIn(_ name: String, _ password: String, form formPort: Int, post postPort: Int) async throws -> CurlResponse {
+                        let page = try await client.execute(CurlRequest(method: "GET", url: "http://127.0.0.1:\(formPort)/login"))
+                        let token = try #require(page.headers.first { $0.name.lowercased() == "set-cookie" && $0.value.hasPrefix("tipline_login=") }?
+                            .value.dropFirst("tipline_login=".count).prefix { $0 != ";" })
+                        return try await post(postPort, "/login", [("csrf", String(token)), ("name", name), ("password", password), ("next", "/")],
+                                              cookie: "tipline_login=\(token)")
+                    }
+                    let signedIn = try await signIn("desk-a", "a long test password", form: portA, post: portB)
+                    #expect(signedIn.status == 303, "\(signedIn.status) \(signedIn.bodyText.prefix(300))")
+                    let session = try #require(signedIn.headers.first { $0.name.lowercased() == "set-cookie" && $0.value.hasPrefix("tipline_session=") }?
+                        .value.prefix { $0 != ";" })
+                    let page = try await client.execute(CurlRequest(method: "GET", url: "http://127.0.0.1:\(portA)/", headers: [("Cookie", String(session))]))
+                    #expect(page.status == 200 && page.bodyText.contains("desk-a"), "signed in on B, known on A: \(page.status)")
+                    // Three wrong passwords spread over both instances: the fourth try waits, on either, even with the right one.
+                    for port in [portA, portB, portA] {
+                        #expect(try await signIn("desk-c", "wrong", form: port, post: port).status == 401)
+                    }
+                    #expect(try await signIn("desk-c", "a long test password", form: portB, post: portB).status == 401, "throttled across the cluster")
+                }
+            }
+        }
+    }
+
     @Test("kill -9 of one of two instances during 2,000 messages: every message answered 200 is stored and acknowledged")
     func killedInstance() async throws {
         let url = try await Self.sharedDatabase()
