@@ -96,6 +96,12 @@ public struct AppDatabase: Sendable {
         if case .postgres(let postgres) = backend { await postgres.close() }
     }
 
+    /// PostgreSQL's transactions of this instance (running, waiting their turn, the limit); nil on SQLite.
+    public var turns: PostgresBackend.Turns? {
+        if case .postgres(let postgres) = backend { return postgres.turns }
+        return nil
+    }
+
     /// Runs `body` with this database, then closes it, whether `body` throws or not (a command's run, a test's).
     public func closing<T>(after body: (AppDatabase) async throws -> T) async throws -> T {
         let value: T

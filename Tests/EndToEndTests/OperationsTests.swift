@@ -49,6 +49,13 @@ struct OperationsTests {
             }
             #expect(metrics.contains(#"tipline_outbound_messages_total{channel="sms",state="sent"}"#))
             #expect(metrics.contains("tipline_provider_request_duration_seconds_bucket"))
+            // PostgreSQL: the instance's transactions against database.max_connections.
+            if runtime.database.dialect == .postgresql {
+                #expect(metrics.contains("tipline_database_transactions_limit 32"), "\(metrics)")
+                #expect(metrics.contains(#"tipline_database_transactions{state="waiting"} 0"#))
+            } else {
+                #expect(!metrics.contains("tipline_database_transactions"))
+            }
         }
     }
 

@@ -2,12 +2,19 @@ import CoreMetrics
 import Foundation
 import Metrics
 import Prometheus
+import Synchronization
 import TiplineStore
 
 /// tipline's metrics, through swift-metrics into a Prometheus registry of the application's own (served at `/metrics`).
 public struct TiplineMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     let factory: PrometheusMetricsFactory
+    /// Turn timeouts already counted (the store keeps a running total; the counter takes what is new at each scrape).
+    private let countedTimeouts = Tally()
+
+    private final class Tally: Sendable {
+        let value = Mutex(0)
+    }
 
     public init() {
         registry = PrometheusCollectorRegistry()
@@ -59,6 +66,19 @@ public struct TiplineMetrics: Sendable {
             Gauge(label: "tipline_outbox_messages", dimensions: [("state", state.rawValue)], factory: factory).record(counts[state] ?? 0)
         }
         Gauge(label: "tipline_outbox_oldest_pending_seconds", factory: factory).record(oldest ?? 0)
+        if let turns = database.turns {
+            // PostgreSQL: transactions running and waiting for their turn against database.max_connections; a turn
+            // never given (20 s) is a webhook answered 503.
+            Gauge(label: "tipline_database_transactions", dimensions: [("state", "running")], factory: factory).record(turns.running)
+            Gauge(label: "tipline_database_transactions", dimensions: [("state", "waiting")], factory: factory).record(turns.waiting)
+            Gauge(label: "tipline_database_transactions_limit", factory: factory).record(turns.limit)
+            let new = countedTimeouts.value.withLock { counted -> Int in
+                defer { counted = max(counted, turns.timedOut) }
+                return max(0, turns.timedOut - counted)
+            }
+            let counter = Counter(label: "tipline_database_turn_timeouts_total", factory: factory)
+            if new > 0 { counter.increment(by: new) }
+        }
         if let byStatus = try? await database.reportCountsByStatus() {
             for status in Report.Status.allCases {
                 Gauge(label: "tipline_reports", dimensions: [("status", status.rawValue)], factory: factory).record(byStatus[status] ?? 0)

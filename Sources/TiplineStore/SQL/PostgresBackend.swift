@@ -235,12 +235,28 @@ public final class PostgresBackend: Sendable {
         }
     }
 
+    /// This instance's transactions now: running, waiting their turn, the limit, and how many waited in vain since
+    /// it started (for `/metrics`).
+    public var turns: Turns { slots.turns }
+
+    public struct Turns: Sendable, Equatable {
+        public var running: Int
+        public var waiting: Int
+        public var limit: Int
+        public var timedOut: Int
+    }
+
     /// A counting semaphore whose waiters are suspended tasks, first come first served; a wait has a deadline.
     final class Slots: Sendable {
         private struct State {
             var free: Int
             var waiting: [(id: Int, continuation: CheckedContinuation<Void, any Error>)] = []
             var nextID = 0
+            var timedOut = 0
+        }
+
+        var turns: Turns {
+            state.withLock { Turns(running: count - $0.free, waiting: $0.waiting.count, limit: count, timedOut: $0.timedOut) }
         }
 
         private let state: Mutex<State>
@@ -267,6 +283,7 @@ public final class PostgresBackend: Sendable {
                     try? await Task.sleep(for: deadline)
                     let expired = self.state.withLock { state -> CheckedContinuation<Void, any Error>? in
                         guard let index = state.waiting.firstIndex(where: { $0.id == waiting }) else { return nil }
+                        state.timedOut += 1
                         return state.waiting.remove(at: index).continuation
                     }
                     expired?.resume(throwing: SQLError("all \(self.count) database connections were busy for \(deadline); try again"))
