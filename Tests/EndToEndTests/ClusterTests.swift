@@ -347,6 +347,42 @@ struct ClusterTests {
         }
     }
 
+    @Test("sslmode as libpq reads it: verify-full checks the certificate and the name, verify-ca the certificate, against sslrootcert; require encrypts")
+    func tlsModes() async throws {
+        // A cluster of this test's own, with TLS on and a certificate for "localhost" from a throwaway CA.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-tls-\(UUID().uuidString)")
+        let port = try TestPorts.unused()
+        _ = try await Self.script(["postgres", "start", folder.path, "\(port)"], environment: ["POSTGRES_TLS": "1"])
+        let ca = folder.appendingPathComponent("tls/ca.crt").path
+        func encrypted(_ url: String) async throws -> Bool {
+            let backend = PostgresBackend(try PostgresLocation(url: url))
+            defer { Task { await backend.close() } }
+            return try await backend.read { session in
+                try session.value("SELECT CASE WHEN ssl THEN 1 ELSE 0 END FROM pg_stat_ssl WHERE pid = pg_backend_pid()").int == 1
+            }
+        }
+        do {
+            #expect(try await encrypted("postgresql://tipline@localhost:\(port)/tipline?sslmode=verify-full&sslrootcert=\(ca)"))
+            #expect(try await encrypted("postgresql://tipline@127.0.0.1:\(port)/tipline?sslmode=verify-ca&sslrootcert=\(ca)"), "the chain, not the name")
+            #expect(try await encrypted("postgresql://tipline@127.0.0.1:\(port)/tipline?sslmode=require"), "encrypted, unchecked")
+            #expect(try await encrypted("postgresql://tipline@127.0.0.1:\(port)/tipline?sslmode=disable") == false)
+            await #expect(throws: (any Error).self, "the certificate names localhost, not 127.0.0.1") {
+                _ = try await encrypted("postgresql://tipline@127.0.0.1:\(port)/tipline?sslmode=verify-full&sslrootcert=\(ca)")
+            }
+            await #expect(throws: (any Error).self, "a CA the system does not trust") {
+                _ = try await encrypted("postgresql://tipline@localhost:\(port)/tipline?sslmode=verify-full")
+            }
+            #expect(throws: PostgresLocation.Invalid.self) { try PostgresLocation(url: "postgresql://tipline@localhost/tipline?sslmode=require&sslrootcert=\(ca)") }
+            #expect(throws: PostgresLocation.Invalid.self) { try PostgresLocation(url: "postgresql://tipline@localhost/tipline?sslmode=verify-full&sslrootcert=/nowhere.pem") }
+        } catch {
+            _ = try? await Self.script(["postgres", "stop", folder.path])
+            try? FileManager.default.removeItem(at: folder)
+            throw error
+        }
+        _ = try? await Self.script(["postgres", "stop", folder.path])
+        try? FileManager.default.removeItem(at: folder)
+    }
+
     @Test("tipline check-config reaches the PostgreSQL database: the schema's state when it answers, the reason and exit 74 when it cannot be reached, 78 when it refuses")
     func checkConfigReachesDatabase() async throws {
         let url = try await Self.sharedDatabase()
@@ -423,8 +459,9 @@ struct ClusterTests {
     }
 
     /// Runs a script of this package (`scripts/NAME`); its output, or an error with it.
-    static func script(_ arguments: [String]) async throws -> String {
-        let run = try await Subprocess.run(TestDeployment.packageRoot.appendingPathComponent("scripts/\(arguments[0])"), Array(arguments.dropFirst()))
+    static func script(_ arguments: [String], environment: [String: String] = [:]) async throws -> String {
+        let run = try await Subprocess.run(TestDeployment.packageRoot.appendingPathComponent("scripts/\(arguments[0])"), Array(arguments.dropFirst()),
+                                           environment: ProcessInfo.processInfo.environment.merging(environment) { $1 })
         guard run.status == 0 else { throw SQLError("scripts/\(arguments.joined(separator: " ")) failed: \(run.output)") }
         return run.output
     }

@@ -199,7 +199,12 @@ public final class PostgresBackend: Sendable {
         switch location.tls {
         case "disable": tls = .disable
         case "require": tls = .require(try NIOSSLContext(configuration: unverified))
-        case "verify-full": tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        case "verify-full", "verify-ca":
+            var verified = TLSConfiguration.makeClientConfiguration()
+            // verify-ca: the chain only (a server reached by an address its certificate does not name).
+            verified.certificateVerification = location.tls == "verify-full" ? .fullVerification : .noHostnameVerification
+            if let file = location.rootCertificate { verified.trustRoots = .file(file) }
+            tls = .require(try NIOSSLContext(configuration: verified))
         default: tls = .prefer(try NIOSSLContext(configuration: unverified))
         }
         var configuration = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.username,

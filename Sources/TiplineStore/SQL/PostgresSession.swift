@@ -199,9 +199,12 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     public var password: String?
     public var database: String
     /// From `?sslmode=`, as libpq reads it: `prefer` (the default: TLS when the server offers it), `require` (TLS or
-    /// refuse; the certificate unchecked), `verify-full` (TLS with the certificate checked against the system's CAs
-    /// and the host name) or `disable`.
+    /// refuse; the certificate unchecked), `verify-ca` (TLS with the certificate checked against the trusted
+    /// authorities), `verify-full` (and the host name too) or `disable`.
     public var tls: String = "prefer"
+    /// From `?sslrootcert=` (as libpq's): a PEM file of the authorities trusted for `verify-ca`/`verify-full` — a
+    /// deployment's own CA — instead of the system's.
+    public var rootCertificate: String?
     /// At most this many connections (and transactions) at once from this instance (`database.max_connections`).
     public var maxConnections = 32
 
@@ -226,10 +229,19 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         self.password = password ?? components.password
         self.database = name
         if let mode = components.queryItems?.first(where: { $0.name == "sslmode" })?.value {
-            guard ["verify-full", "require", "prefer", "disable"].contains(mode) else {
-                throw Invalid(description: "sslmode=\(mode): give verify-full, require, prefer or disable")
+            guard ["verify-full", "verify-ca", "require", "prefer", "disable"].contains(mode) else {
+                throw Invalid(description: "sslmode=\(mode): give verify-full, verify-ca, require, prefer or disable")
             }
             tls = mode
+        }
+        if let file = components.queryItems?.first(where: { $0.name == "sslrootcert" })?.value, !file.isEmpty {
+            guard tls == "verify-full" || tls == "verify-ca" else {
+                throw Invalid(description: "sslrootcert is used only to check the server: give sslmode=verify-full (or verify-ca) with it")
+            }
+            guard FileManager.default.isReadableFile(atPath: file) else {
+                throw Invalid(description: "sslrootcert=\(file): no readable file there (a PEM file of the authorities to trust)")
+            }
+            rootCertificate = file
         }
     }
 
