@@ -191,7 +191,8 @@ struct PostgresTests {
         #expect(location.redacted == "postgresql://tipline@db.example.org:6543/tipline")
         #expect(try PostgresLocation(url: "postgres://u@h/d", password: "from-env").password == "from-env")
         for (url, message) in [("mysql://u@h/d", "the scheme is 'mysql'"), ("postgresql://h/d", "no user name"), ("postgresql://u@h", "no database name"),
-                               ("postgresql://u@h/d?sslmode=verify-ca", "sslmode=verify-ca")] {
+                               ("postgresql://u@h/d?sslmode=verify-some", "sslmode=verify-some"),
+                               ("postgresql://u@h/d?sslmode=require&sslrootcert=/etc/ca.pem", "sslrootcert is used only to check the server")] {
             #expect(throws: PostgresLocation.Invalid.self) { try PostgresLocation(url: url) }
             do { _ = try PostgresLocation(url: url) } catch { #expect("\(error)".contains(message), "\(url): \(error)") }
         }
