@@ -117,6 +117,7 @@ struct EscalationTests {
         // A second instance on the same database (PostgreSQL's pass: the same scratch database; SQLite: the same file).
         let b = try await Scenario(at: "2026-11-29T10:00:00+07:00", folder: a.folder, clock: a.clock)
         _ = try await a.sms("+84900000402", "KHAN be gai 12t xa Lung Cu dang bi dua sang TQ")
+        #expect(try await b.report(1001).urgent, "the second instance reads what the first wrote: one database")
         a.clock.advance(minutes: 15)
         let (first, second) = (a.runtime.escalation, b.runtime.escalation)
         async let fromA = first.tick()

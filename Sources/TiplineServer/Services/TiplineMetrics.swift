@@ -61,14 +61,10 @@ public struct TiplineMetrics: Sendable {
 
     /// Gauges read from the store when scraped.
     func refresh(from database: AppDatabase, now: Date) async {
-        guard let (counts, oldest) = try? await database.outboxSummary(now: now) else { return }
-        for state in OutboundMessage.State.allCases {
-            Gauge(label: "tipline_outbox_messages", dimensions: [("state", state.rawValue)], factory: factory).record(counts[state] ?? 0)
-        }
-        Gauge(label: "tipline_outbox_oldest_pending_seconds", factory: factory).record(oldest ?? 0)
+        // First, and without the database: when every turn is taken, these are what a scrape must still show.
         if let turns = database.turns {
             // PostgreSQL: transactions running and waiting for their turn against database.max_connections; a turn
-            // never given (20 s) is a webhook answered 503.
+            // never given (20 s) fails its request (a webhook answers 503).
             Gauge(label: "tipline_database_transactions", dimensions: [("state", "running")], factory: factory).record(turns.running)
             Gauge(label: "tipline_database_transactions", dimensions: [("state", "waiting")], factory: factory).record(turns.waiting)
             Gauge(label: "tipline_database_transactions_limit", factory: factory).record(turns.limit)
@@ -79,6 +75,11 @@ public struct TiplineMetrics: Sendable {
             let counter = Counter(label: "tipline_database_turn_timeouts_total", factory: factory)
             if new > 0 { counter.increment(by: new) }
         }
+        guard let (counts, oldest) = try? await database.outboxSummary(now: now) else { return }
+        for state in OutboundMessage.State.allCases {
+            Gauge(label: "tipline_outbox_messages", dimensions: [("state", state.rawValue)], factory: factory).record(counts[state] ?? 0)
+        }
+        Gauge(label: "tipline_outbox_oldest_pending_seconds", factory: factory).record(oldest ?? 0)
         if let byStatus = try? await database.reportCountsByStatus() {
             for status in Report.Status.allCases {
                 Gauge(label: "tipline_reports", dimensions: [("status", status.rawValue)], factory: factory).record(byStatus[status] ?? 0)

@@ -31,7 +31,10 @@ public final class PostgresBackend: Sendable {
     /// Set on every connection as it opens, so that nothing waits without end: an instance that stalls holding the
     /// cluster's write lock (a cut network, a paused machine) is cut off by the server, and the others stop waiting
     /// for the lock after a while (their webhooks answer 503; providers retry) rather than hanging.
-    static let serverTimeouts = [("lock_timeout", "15s"), ("statement_timeout", "60s"), ("idle_in_transaction_session_timeout", "60s")]
+    /// (`idle_session_timeout`: a connection kept idle is closed by the server after 4 minutes — before a NAT or a
+    /// load balancer forgets it silently, which would cost the next transaction on it a whole deadline.)
+    static let serverTimeouts = [("lock_timeout", "15s"), ("statement_timeout", "60s"), ("idle_in_transaction_session_timeout", "60s"),
+                                 ("idle_session_timeout", "240s")]
     /// How long opening a connection (TCP, TLS, start-up, password) may take.
     static let connectDeadline: TimeAmount = .seconds(10)
 

@@ -137,6 +137,8 @@ enum PostgresWait {
     /// lock is mostly wake-ups.
     static func result<Value: Sendable>(of future: EventLoopFuture<Value>, unlessClosed connection: PostgresConnection?,
                                         within timeout: TimeAmount?, late: @escaping @Sendable (Value) -> Void = { _ in }) throws -> Value {
+        // Waiting on the future's own event loop would wait for itself.
+        future.eventLoop.preconditionNotInEventLoop()
         let waiter = Waiter<Value>()
         future.whenComplete { result in
             if !waiter.settle(result), case .success(let value) = result { late(value) }
@@ -242,6 +244,11 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
                 throw Invalid(description: "sslrootcert=\(file): no readable file there (a PEM file of the authorities to trust)")
             }
             rootCertificate = file
+        }
+        // verify-ca against the system's authorities would take any publicly issued certificate (one for an
+        // attacker's own domain) with no name to check: as libpq, it needs the deployment's own CA file.
+        if tls == "verify-ca", rootCertificate == nil {
+            throw Invalid(description: "sslmode=verify-ca checks the certificate against a CA file: give sslrootcert=/path/ca.pem (or use verify-full)")
         }
     }
 
