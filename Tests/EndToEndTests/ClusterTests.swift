@@ -147,17 +147,25 @@ struct ClusterTests {
     @Test("PostgreSQL stopped for 10 s under load: webhooks answer 503 while it is down, readiness goes false, nothing is lost")
     func databaseOutage() async throws {
         // A cluster of this test's own, to stop and start without disturbing the others.
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-outage-\(UUID().uuidString)")
+        try await Self.withOwnCluster { folder, port, url in
+            try await databaseOutage(url: url + "?sslmode=disable", folder: folder, port: port)
+        }
+    }
+
+    /// A PostgreSQL cluster of the test's own (to stop, restart, or run with TLS on) in a temporary folder: `body`
+    /// gets its folder, port and URL; the cluster is stopped and removed after, however `body` ends.
+    static func withOwnCluster(tls: Bool = false, _ body: (URL, Int, String) async throws -> Void) async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-cluster-\(UUID().uuidString)")
         let port = try TestPorts.unused()
-        let url = try await Self.script(["postgres", "start", folder.path, "\(port)"]).trimmingCharacters(in: .whitespacesAndNewlines) + "?sslmode=disable"
         do {
-            try await databaseOutage(url: url, folder: folder, port: port)
+            let url = try await script(["postgres", "start", folder.path, "\(port)"], environment: tls ? ["POSTGRES_TLS": "1"] : [:])
+            try await body(folder, port, url.trimmingCharacters(in: .whitespacesAndNewlines))
         } catch {
-            _ = try? await Self.script(["postgres", "stop", folder.path])
+            _ = try? await script(["postgres", "stop", folder.path])
             try? FileManager.default.removeItem(at: folder)
             throw error
         }
-        _ = try? await Self.script(["postgres", "stop", folder.path])
+        _ = try? await script(["postgres", "stop", folder.path])
         try? FileManager.default.removeItem(at: folder)
     }
 
@@ -359,18 +367,15 @@ struct ClusterTests {
     @Test("sslmode as libpq reads it: verify-full checks the certificate and the name, verify-ca the certificate, against sslrootcert; require encrypts")
     func tlsModes() async throws {
         // A cluster of this test's own, with TLS on and a certificate for "localhost" from a throwaway CA.
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tipline-tls-\(UUID().uuidString)")
-        let port = try TestPorts.unused()
-        let ca = folder.appendingPathComponent("tls/ca.crt").path
-        func encrypted(_ url: String) async throws -> Bool {
-            let backend = PostgresBackend(try PostgresLocation(url: url))
-            defer { Task { await backend.close() } }
-            return try await backend.read { session in
-                try session.value("SELECT CASE WHEN ssl THEN 1 ELSE 0 END FROM pg_stat_ssl WHERE pid = pg_backend_pid()").int == 1
+        try await Self.withOwnCluster(tls: true) { (folder: URL, port: Int, _: String) async throws in
+            let ca = folder.appendingPathComponent("tls/ca.crt").path
+            func encrypted(_ url: String) async throws -> Bool {
+                let backend = PostgresBackend(try PostgresLocation(url: url))
+                defer { Task { await backend.close() } }
+                return try await backend.read { session in
+                    try session.value("SELECT CASE WHEN ssl THEN 1 ELSE 0 END FROM pg_stat_ssl WHERE pid = pg_backend_pid()").int == 1
+                }
             }
-        }
-        do {
-            _ = try await Self.script(["postgres", "start", folder.path, "\(port)"], environment: ["POSTGRES_TLS": "1"])
             #expect(try await encrypted("postgresql://tipline@localhost:\(port)/tipline?sslmode=verify-full&sslrootcert=\(ca)"))
             #expect(try await encrypted("postgresql://tipline@127.0.0.1:\(port)/tipline?sslmode=verify-ca&sslrootcert=\(ca)"), "the chain, not the name")
             #expect(try await encrypted("postgresql://tipline@127.0.0.1:\(port)/tipline?sslmode=require"), "encrypted, unchecked")
@@ -385,13 +390,7 @@ struct ClusterTests {
             #expect(throws: PostgresLocation.Invalid.self, "verify-ca against the public authorities would take anyone's certificate") {
                 try PostgresLocation(url: "postgresql://tipline@127.0.0.1/tipline?sslmode=verify-ca")
             }
-        } catch {
-            _ = try? await Self.script(["postgres", "stop", folder.path])
-            try? FileManager.default.removeItem(at: folder)
-            throw error
         }
-        _ = try? await Self.script(["postgres", "stop", folder.path])
-        try? FileManager.default.removeItem(at: folder)
     }
 
     @Test("tipline check-config reaches the PostgreSQL database: the schema's state when it answers, the reason and exit 74 when it cannot be reached, 78 when it refuses")
