@@ -236,7 +236,7 @@ extension AppDatabase {
         }
     }
 
-    /// Whether a write can be made now (for readiness): takes the write lock and rolls back.
+    /// Whether a write can be made now (for readiness): on SQLite, takes the write lock and rolls back.
     public func isWritable() async -> Bool {
         do {
             switch backend {
@@ -245,10 +245,9 @@ extension AppDatabase {
                     try db.execute(sql: "BEGIN IMMEDIATE")
                     try db.execute(sql: "ROLLBACK")
                 }
-            case .postgres:
+            case .postgres(let postgres):
                 // The database answers and is a primary (a standby refuses writes). Not the cluster's write lock:
                 // a load balancer asking every few seconds would queue behind the intake.
-                guard case .postgres(let postgres) = backend else { return false }
                 return try await postgres.isPrimary()
             }
             return true

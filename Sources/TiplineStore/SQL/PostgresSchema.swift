@@ -71,6 +71,12 @@ enum PostgresSchema {
         return steps
     }
 
+    /// A database that has migrations this tipline does not know was migrated by a newer one: refused, as on SQLite.
+    static func refuseNewer(applied: [String]) throws {
+        let unknown = Set(applied).subtracting(AppDatabase.migrator.migrations)
+        if !unknown.isEmpty { throw AppDatabase.SchemaError(unknown: unknown.sorted()) }
+    }
+
     /// The last migration whose data rewrites (if any) need no PostgreSQL counterpart: v21.
     static var lastDerivedOnly: Int {
         AppDatabase.migrator.migrations.firstIndex { $0.hasPrefix("v21:") } ?? Int.max
@@ -247,9 +253,8 @@ extension PostgresBackend {
             guard try session.value("SELECT CASE WHEN to_regclass('tipline_migrations') IS NULL THEN 0 ELSE 1 END").int == 1 else {
                 return "empty: the first instance to start creates the schema (\(AppDatabase.migrator.migrations.count) migrations)"
             }
-            let applied = Set(try session.rows("SELECT identifier FROM tipline_migrations").compactMap { $0[0].string })
-            let unknown = applied.subtracting(AppDatabase.migrator.migrations)
-            if !unknown.isEmpty { throw AppDatabase.SchemaError(unknown: unknown.sorted()) }
+            let applied = try session.rows("SELECT identifier FROM tipline_migrations").compactMap { $0[0].string }
+            try PostgresSchema.refuseNewer(applied: applied)
             let pending = AppDatabase.migrator.migrations.filter { !applied.contains($0) }.count
             return pending == 0 ? "schema up to date" : "\(pending) migration\(pending == 1 ? "" : "s") to run when the first instance starts"
         }
@@ -273,8 +278,7 @@ extension PostgresBackend {
             try session.execute("SELECT pg_advisory_lock(?)", Self.migrationLock)
             try session.execute("CREATE TABLE IF NOT EXISTS tipline_migrations (identifier TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
             let applied = try session.rows("SELECT identifier FROM tipline_migrations ORDER BY applied_at, identifier").compactMap { $0[0].string }
-            let unknown = Set(applied).subtracting(AppDatabase.migrator.migrations)
-            if !unknown.isEmpty { throw AppDatabase.SchemaError(unknown: unknown.sorted()) }
+            try PostgresSchema.refuseNewer(applied: applied)
             for step in try PostgresSchema.plan(applied: applied) {
                 try session.execute("BEGIN")
                 do {
