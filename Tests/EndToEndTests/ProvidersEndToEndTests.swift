@@ -137,7 +137,9 @@ struct ProvidersEndToEndTests {
             #expect(second[1].lastError?.contains("21610") == true)
         }
         // Connection refused: retried up to max_attempts (5 in the test deployment), then undeliverable.
-        let deployment = try await TestDeployment(providerPort: try TestPorts.unused())
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }
+        let deployment = try await TestDeployment(providerPort: refusing.port)
         defer { deployment.remove() }
         let runtime = try await deployment.runtime()
         try await runTipline(runtime) { port in

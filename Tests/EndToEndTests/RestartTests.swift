@@ -13,10 +13,12 @@ struct RestartTests {
     func queuedMessagesSurviveRestart() async throws {
         let fake = FakeTwilio()
         try await runFakeTwilio(fake) { providerPort in
-            // First run: the provider's address is wrong (nothing listens there), so every send fails and stays queued.
-            let closedPort = try TestPorts.unused()
+            // First run: the provider's address refuses connections, so every send fails and stays queued. The port is
+            // held for the whole test: released, another test's server could take it and answer (a 404 fails a send).
+            let closed = try RefusingPort()
+            defer { withExtendedLifetime(closed) {} }
             // Enough attempts that none gives up while the provider is down.
-            let down = try await TestDeployment(providerPort: closedPort, maxAttempts: 100)
+            let down = try await TestDeployment(providerPort: closed.port, maxAttempts: 100)
             defer { down.remove() }
             let firstRuntime = try await down.runtime()
             try await runTipline(firstRuntime) { port in
@@ -50,8 +52,33 @@ struct RestartTests {
     }
 }
 
+/// A loopback port bound but never listening, for as long as this lives: a connection to it is refused, and no other
+/// test's server can take it meanwhile (as it could a port found free and released).
+final class RefusingPort: Sendable {
+    let port: Int
+    private let descriptor: Int32
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) } }
+        guard bound == 0 else { close(descriptor); throw POSIXError(.EADDRINUSE) }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } }
+        self.descriptor = descriptor
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { close(descriptor) }
+}
+
 enum TestPorts {
-    /// A loopback port nothing listens on (bound, read, and released).
+    /// A loopback port nothing listens on (bound, read, and released) for a server about to bind it. Not for a port
+    /// that must stay closed: another test may take it at once (`RefusingPort` holds one).
     static func unused() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
