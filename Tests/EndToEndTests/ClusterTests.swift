@@ -177,6 +177,8 @@ struct ClusterTests {
             let runtime = try await deployment.runtime()
             try await runTipline(runtime) { tiplinePort in
                 let statuses = Locked<[Int: Int]>([:])
+                // The second half is posted only once PostgreSQL has stopped: the outage is met however fast the first goes.
+                let stopped = Locked(false)
                 // A provider: each message posted until it is answered 200, a retry 100 ms after anything else.
                 let load = Task {
                     try await withThrowingTaskGroup(of: Void.self) { group in
@@ -184,6 +186,9 @@ struct ClusterTests {
                             group.addTask {
                                 let deadline = ContinuousClock.now + .seconds(90)
                                 for index in stride(from: worker, to: 240, by: 4) {
+                                    while index >= 120, !stopped.withLock({ $0 }), ContinuousClock.now < deadline {
+                                        try await Task.sleep(for: .milliseconds(20))
+                                    }
                                     while ContinuousClock.now < deadline {
                                         let response = try? await postSMS(client, port: tiplinePort, sid: "SMdown\(index)",
                                                                           from: "+8492\(String(format: "%07d", index))", body: "TRE Lan 14t nu xa Lung Cu di HCM")
@@ -201,6 +206,7 @@ struct ClusterTests {
                 }
                 try await Task.sleep(for: .seconds(1))
                 _ = try await Self.script(["postgres", "stop", folder.path])
+                stopped.withLock { $0 = true }
                 try await Task.sleep(for: .seconds(2))
                 #expect(await runtime.database.isWritable() == false, "readiness goes false")
                 // A USSD caller meets the outage too: 503 with its reason, not a 500.
@@ -294,8 +300,9 @@ struct ClusterTests {
         let url = try await Self.sharedDatabase()
         let fake = FakeTwilio()
         try await runFakeTwilio(fake) { providerPort in
-            // A short send timeout: the killed instance's claims run out (6 × 1 s + 5 s) within the test.
-            let deployment = try await TestDeployment(providerPort: providerPort, environment: ["TIPLINE_DATABASE_URL": url], sendTimeout: 1)
+            // A short send timeout: the killed instance's claims run out (6 × 2 s + 5 s) within the test. (1 s made a
+            // fake answering late on a loaded machine look like a failure, and its retry a duplicate.)
+            let deployment = try await TestDeployment(providerPort: providerPort, environment: ["TIPLINE_DATABASE_URL": url], sendTimeout: 2)
             defer { deployment.remove() }
             let ports = [try TestPorts.unused(), try TestPorts.unused()]
             let servers = try ports.map { port in try Self.serve(deployment, port: port) }
@@ -335,7 +342,7 @@ struct ClusterTests {
             #expect(servers[0].terminationReason == .uncaughtSignal)
             let database = try await AppDatabase.open(postgres: try PostgresLocation(url: url), cipher: try deployment.load().settings.cipher)
             // The survivor sends what it queued and, once their leases run out, what the killed one had claimed.
-            let deadline = ContinuousClock.now + .seconds(60)
+            let deadline = ContinuousClock.now + .seconds(90)
             var waiting = -1
             while ContinuousClock.now < deadline {
                 waiting = try await database.sqlRead { session in

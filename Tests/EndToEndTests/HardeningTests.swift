@@ -26,7 +26,8 @@ struct HardeningTests {
 
     @Test("each send's outcome is recorded as it ends, not when the whole claimed batch has ended")
     func recordedAsEachSendEnds() async throws {
-        try await withTipline { fake, runtime, port in
+        // A send timeout longer than the hold can last (the fake holds for up to 20 s): the held send stays `sending`.
+        try await withTipline(sendTimeout: 30) { fake, runtime, port in
             let reporter = "+84900000232"
             fake.hold(reporter)
             defer { fake.release(reporter) }

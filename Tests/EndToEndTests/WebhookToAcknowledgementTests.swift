@@ -19,7 +19,9 @@ struct WebhookToAcknowledgementTests {
             #expect(response.header("Content-Type")?.hasPrefix("text/xml") == true)
             #expect(response.bodyText.contains("<Response/>"))
 
-            let received = try await fake.waitFor { $0.count >= 2 }
+            // Lũng Cú's Women's Union officer is on shift on weekdays by day: two or three messages, by the clock.
+            let outbox = try await waitForOutbox(runtime.database) { $0.allSatisfy { $0.state == .sent } }
+            let received = try await fake.waitFor { $0.count >= outbox.count }
             let ack = try #require(received.first { $0.to == "+84900000201" })
             #expect(ack.body.contains("1001"))
             #expect(!ack.body.contains("Lan"), "a reply to a reporter never repeats the child's details")
@@ -34,7 +36,6 @@ struct WebhookToAcknowledgementTests {
             let report = try #require(try await runtime.database.report(number: 1001))
             #expect(report.parsed.origin.areaCode == "715")
             #expect(report.reporter == "+84900000201")
-            let outbox = try await waitForOutbox(runtime.database) { $0.allSatisfy { $0.state == .sent } }
             #expect(outbox.count == received.count)
             #expect(outbox.allSatisfy { $0.providerMessageID?.hasPrefix("SM") == true })
         }
