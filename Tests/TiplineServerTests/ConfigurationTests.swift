@@ -50,6 +50,16 @@ struct ConfigurationTests {
             $0.replacingOccurrences(of: "  synchronous: full\n", with: "  synchronous: full\n  max_connections: 1\n")
         }
         #expect(tooFew.contains("database.max_connections"), "\(tooFew)")
+
+        // A relative sslrootcert is the config folder's file, wherever tipline was started from.
+        let folder = try SampleDeployment.copy()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "-----BEGIN CERTIFICATE-----\n".write(to: folder.appendingPathComponent("db-ca.pem"), atomically: true, encoding: .utf8)
+        let own = try Deployment.load(configPath: folder.appendingPathComponent("tipline.yaml").path, environment: SampleDeployment.keys.merging(
+            ["TIPLINE_DATABASE_URL": url + "&sslrootcert=db-ca.pem"]) { $1 }).settings
+        #expect(own.postgres?.rootCertificate == folder.appendingPathComponent("db-ca.pem").standardizedFileURL.path)
+        let missing = try loadError("tipline.yaml", environment: ["TIPLINE_DATABASE_URL": url + "&sslrootcert=nowhere.pem"]) { $0 }
+        #expect(missing.contains("database.url") && missing.contains("nowhere.pem: no readable file there"), "\(missing)")
     }
 
     @Test("a places.csv without the USSD menu's destination codes is a config error naming the file (it used to trap the daemon)")

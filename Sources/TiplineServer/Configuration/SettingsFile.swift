@@ -204,7 +204,7 @@ enum SettingsFile {
             }
             let password = environment["TIPLINE_DATABASE_PASSWORD"] ?? secrets?.node("database.password")?.scalar?.string
             do {
-                var location = try PostgresLocation(url: url, password: password)
+                var location = try PostgresLocation(url: url, password: password, relativeTo: folder.path)
                 if URLComponents(string: url)?.password != nil {
                     problems.add(yaml.error("database.url", "holds a password, which is a secret and must not be in the config file",
                                             fix: "remove it from the URL; set TIPLINE_DATABASE_PASSWORD or database: {password: …} in secrets_file"))

@@ -214,7 +214,8 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         public let description: String
     }
 
-    public init(url: String, password: String? = nil) throws {
+    /// `folder`: where a relative `sslrootcert` is found (the config file's folder); the working directory if nil.
+    public init(url: String, password: String? = nil, relativeTo folder: String? = nil) throws {
         guard let components = URLComponents(string: url), let scheme = components.scheme else {
             throw Invalid(description: "not a URL: give postgresql://user@host:port/database")
         }
@@ -236,7 +237,10 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
             }
             tls = mode
         }
-        if let file = components.queryItems?.first(where: { $0.name == "sslrootcert" })?.value, !file.isEmpty {
+        if var file = components.queryItems?.first(where: { $0.name == "sslrootcert" })?.value, !file.isEmpty {
+            if !file.hasPrefix("/"), let folder {
+                file = URL(fileURLWithPath: folder).appendingPathComponent(file).standardizedFileURL.path
+            }
             guard tls == "verify-full" || tls == "verify-ca" else {
                 throw Invalid(description: "sslrootcert is used only to check the server: give sslmode=verify-full (or verify-ca) with it")
             }
