@@ -236,6 +236,26 @@ struct PostgresTests {
         }
     }
 
+    @Test("each connection's socket keeps alive: an idle pooled connection is probed after 20 s, not the system's 2 hours")
+    func keepalive() async throws {
+        try await TestPostgres.withDatabase { location in
+            let backend = PostgresBackend(location)
+            // The port PostgreSQL sees is this process's end of the connection, idle in the pool after the read.
+            let port = try #require(try await backend.read { session in try session.value("SELECT inet_client_port()").int })
+            let suffix = String(format: ":%04X", port)
+            // The kernel's table of TCP sockets: local, remote, state, queues, then the timer running and its ticks.
+            // (Read to its end: the kernel gives it a page at a time; String(contentsOfFile:) stops after the first.)
+            let table = ["/proc/self/net/tcp", "/proc/self/net/tcp6"].compactMap { FileHandle(forReadingAtPath: $0).flatMap { try? $0.readToEnd() } }
+                .map { String(decoding: $0, as: UTF8.self) }.joined()
+            let columns = try #require(table.split(separator: "\n").map { $0.split(separator: " ") }.first { $0.count > 5 && $0[1].hasSuffix(suffix) },
+                                       "this process's end of the connection, port \(port), is in the kernel's table")
+            let timer = columns[5].split(separator: ":")
+            #expect(timer.first == "02", "the keepalive timer runs on the connection's socket: \(columns[5])")
+            #expect((Int(timer.last ?? "", radix: 16) ?? .max) <= 100 * PostgresBackend.keepalive.idle, "probed after 20 s idle: \(columns[5])")
+            await backend.close()
+        }
+    }
+
     @Test("transactions beyond database.max_connections wait their turn, in order, and fail with a reason when no turn comes")
     func turns() async throws {
         let slots = PostgresBackend.Slots(1)

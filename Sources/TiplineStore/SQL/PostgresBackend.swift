@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import NIOSSL
 import PostgresNIO
 import Synchronization
@@ -210,14 +211,19 @@ public final class PostgresBackend: Sendable {
             tls = .require(try NIOSSLContext(configuration: verified))
         default: tls = .prefer(try NIOSSLContext(configuration: unverified))
         }
-        var configuration = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.username,
-                                                             password: location.password, database: location.database, tls: tls)
-        configuration.options.connectTimeout = .seconds(5)
-        configuration.options.additionalStartupParameters = Self.serverTimeouts
-        let id = Self.ids.wrappingAdd(1, ordering: .relaxed).oldValue
-        let opening = PostgresConnection.connect(on: PostgresConnection.defaultEventLoopGroup.any(), configuration: configuration, id: id, logger: logger)
+        let eventLoop = PostgresConnection.defaultEventLoopGroup.any()
         do {
-            // `connectTimeout` covers TCP only: a server that accepts and then says nothing is given up here.
+            // The socket is ours (postgres-nio sets no socket options): TCP keepalive and a user timeout on it.
+            let socket = try PostgresWait.result(of: Self.bootstrap(on: eventLoop).connect(host: location.host, port: location.port),
+                                                 unlessClosed: nil, within: Self.connectDeadline) { late in late.close(promise: nil) }
+            var configuration = PostgresConnection.Configuration(establishedChannel: socket, tls: tls, username: location.username,
+                                                                 password: location.password, database: location.database)
+            // As postgres-nio does for a host it connects to itself: the name for SNI and verify-full, never an address.
+            configuration.options.tlsServerName = Self.isAddress(location.host) ? nil : location.host
+            configuration.options.additionalStartupParameters = Self.serverTimeouts
+            let id = Self.ids.wrappingAdd(1, ordering: .relaxed).oldValue
+            let opening = PostgresConnection.connect(on: eventLoop, configuration: configuration, id: id, logger: logger)
+            // A server that accepts and then says nothing is given up here (and its socket closed).
             return try PostgresWait.result(of: opening, unlessClosed: nil, within: Self.connectDeadline) { late in late.close().whenComplete { _ in } }
         } catch let error as PSQLError {
             let reason = error.serverInfo?[.message] ?? error.underlying.map { "\($0)" } ?? "\(error.code)"
@@ -226,6 +232,31 @@ public final class PostgresBackend: Sendable {
         } catch {
             throw SQLError("cannot connect to \(location.redacted): \(error)", connectionLost: true)
         }
+    }
+
+    /// A connection's socket: connected within 5 s, with TCP keepalive (a pooled connection to a database host that
+    /// vanished — powered off, its address moved by a failover, a NAT's entry forgotten — is found dead and closed
+    /// after about 20 + 4 × 5 s idle) and a user timeout (a statement sent into such a silence fails after 20 s
+    /// unacknowledged, not at the 75 s statement deadline).
+    static func bootstrap(on eventLoop: any EventLoop) -> ClientBootstrap {
+        ClientBootstrap(group: eventLoop)
+            .connectTimeout(.seconds(5))
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(ChannelOptions.socketOption(.so_keepalive), value: 1)
+            .channelOption(ChannelOptions.Types.SocketOption(level: Self.tcpLevel, name: TCP_KEEPIDLE), value: Self.keepalive.idle)
+            .channelOption(ChannelOptions.Types.SocketOption(level: Self.tcpLevel, name: TCP_KEEPINTVL), value: Self.keepalive.interval)
+            .channelOption(ChannelOptions.Types.SocketOption(level: Self.tcpLevel, name: TCP_KEEPCNT), value: Self.keepalive.count)
+            .channelOption(ChannelOptions.Types.SocketOption(level: Self.tcpLevel, name: TCP_USER_TIMEOUT), value: Self.keepalive.userTimeoutMilliseconds)
+    }
+
+    /// Keepalive probes after `idle` seconds of silence, every `interval` s, `count` unanswered ones close it.
+    static let keepalive = (idle: 20, interval: 5, count: 4, userTimeoutMilliseconds: 20_000)
+    private static let tcpLevel = SocketOptionLevel(IPPROTO_TCP)
+
+    /// An IPv4 or IPv6 address rather than a name (not valid for SNI; verify-full then checks the address).
+    static func isAddress(_ host: String) -> Bool {
+        var v4 = in_addr(), v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
     }
 
     /// How long a transaction waits for its turn (``Slots``) before it fails (a webhook then answers 503): longer
