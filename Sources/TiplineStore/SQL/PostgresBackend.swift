@@ -36,7 +36,7 @@ public final class PostgresBackend: Sendable {
     /// load balancer forgets it silently, which would cost the next transaction on it a whole deadline.)
     static let serverTimeouts = [("lock_timeout", "15s"), ("statement_timeout", "60s"), ("idle_in_transaction_session_timeout", "60s"),
                                  ("idle_session_timeout", "240s")]
-    /// How long opening a connection (TCP, TLS, start-up, password) may take.
+    /// The backstop of opening a connection (TCP, TLS, start-up, password), which ``connectTimeout`` ends first.
     static let connectDeadline: TimeAmount = .seconds(10)
 
     /// Connections are kept once opened, up to `database.max_connections`: each new one is a new server process
@@ -211,47 +211,74 @@ public final class PostgresBackend: Sendable {
             tls = .require(try NIOSSLContext(configuration: verified))
         default: tls = .prefer(try NIOSSLContext(configuration: unverified))
         }
-        let eventLoop = PostgresConnection.defaultEventLoopGroup.any()
+        // One deadline for the whole opening: TCP, TLS and the sign-in (a webhook waiting for it answers 503 in time).
+        let deadline = NIODeadline.now() + Self.connectTimeout
+        var socket: (any Channel)?
         do {
             // The socket is ours (postgres-nio sets no socket options): TCP keepalive and a user timeout on it.
-            let socket = try PostgresWait.result(of: Self.bootstrap(on: eventLoop).connect(host: location.host, port: location.port),
-                                                 unlessClosed: nil, within: Self.connectDeadline) { late in late.close(promise: nil) }
-            var configuration = PostgresConnection.Configuration(establishedChannel: socket, tls: tls, username: location.username,
+            let connected = try PostgresWait.result(of: Self.connectSocket(host: location.host, port: location.port, deadline: deadline),
+                                                    unlessClosed: nil, within: Self.connectDeadline) { late in late.close(promise: nil) }
+            socket = connected
+            var configuration = PostgresConnection.Configuration(establishedChannel: connected, tls: tls, username: location.username,
                                                                  password: location.password, database: location.database)
             // As postgres-nio does for a host it connects to itself: the name for SNI and verify-full, never an address.
             configuration.options.tlsServerName = Self.isAddress(location.host) ? nil : location.host
+            configuration.options.connectTimeout = .nanoseconds(max(1, (deadline - .now()).nanoseconds))
             configuration.options.additionalStartupParameters = Self.serverTimeouts
             let id = Self.ids.wrappingAdd(1, ordering: .relaxed).oldValue
-            let opening = PostgresConnection.connect(on: eventLoop, configuration: configuration, id: id, logger: logger)
+            let opening = PostgresConnection.connect(on: connected.eventLoop, configuration: configuration, id: id, logger: logger)
             // A server that accepts and then says nothing is given up here (and its socket closed).
             return try PostgresWait.result(of: opening, unlessClosed: nil, within: Self.connectDeadline) { late in late.close().whenComplete { _ in } }
         } catch let error as PSQLError {
+            socket?.close(promise: nil)
             let reason = error.serverInfo?[.message] ?? error.underlying.map { "\($0)" } ?? "\(error.code)"
             // The server's own refusal (user, password, database) is not an outage.
             throw SQLError("cannot connect to \(location.redacted): \(reason)", connectionLost: error.code != .server)
         } catch {
+            socket?.close(promise: nil)
             throw SQLError("cannot connect to \(location.redacted): \(error)", connectionLost: true)
         }
     }
 
-    /// A connection's socket: connected within 5 s, with TCP keepalive (a pooled connection to a database host that
-    /// vanished — powered off, its address moved by a failover, a NAT's entry forgotten — is found dead and closed
-    /// after about 20 + 4 × 5 s idle) and a user timeout (a statement sent into such a silence fails after 20 s
-    /// unacknowledged, not at the 75 s statement deadline).
-    static func bootstrap(on eventLoop: any EventLoop) -> ClientBootstrap {
-        ClientBootstrap(group: eventLoop)
-            .connectTimeout(.seconds(5))
-            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .channelOption(ChannelOptions.socketOption(.so_keepalive), value: 1)
-            .channelOption(ChannelOptions.Types.SocketOption(level: Self.tcpLevel, name: TCP_KEEPIDLE), value: Self.keepalive.idle)
-            .channelOption(ChannelOptions.Types.SocketOption(level: Self.tcpLevel, name: TCP_KEEPINTVL), value: Self.keepalive.interval)
-            .channelOption(ChannelOptions.Types.SocketOption(level: Self.tcpLevel, name: TCP_KEEPCNT), value: Self.keepalive.count)
-            .channelOption(ChannelOptions.Types.SocketOption(level: Self.tcpLevel, name: TCP_USER_TIMEOUT), value: Self.keepalive.userTimeoutMilliseconds)
+    /// Opening a connection (TCP, TLS, sign-in) takes at most this long.
+    static let connectTimeout: TimeAmount = .seconds(5)
+
+    /// A connection's socket, connected by `deadline` (every address of the host in turn), with TCP keepalive and a
+    /// user timeout: a pooled connection to a database host that vanished — powered off, its address moved by a
+    /// failover, a NAT's entry forgotten — is found dead and closed after about 15 + 3 × 5 s idle, and a statement
+    /// sent into such a silence fails after 30 s unacknowledged, not at the 75 s statement deadline. An option the
+    /// kernel refuses (a sandbox) is left unset rather than failing the connection.
+    static func connectSocket(host: String, port: Int, deadline: NIODeadline) -> EventLoopFuture<any Channel> {
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
+        return ClientBootstrap(group: eventLoop)
+            .connectTimeout(max(.milliseconds(1), deadline - .now()))
+            .connect(host: host, port: port)
+            .flatMap { channel in
+                let options: [EventLoopFuture<Void>] = Self.socketOptions.map { option, value in
+                    channel.setOption(option, value: value)
+                }
+                return EventLoopFuture.andAllComplete(options, on: channel.eventLoop).map { channel }
+            }
     }
 
-    /// Keepalive probes after `idle` seconds of silence, every `interval` s, `count` unanswered ones close it.
-    static let keepalive = (idle: 20, interval: 5, count: 4, userTimeoutMilliseconds: 20_000)
-    private static let tcpLevel = SocketOptionLevel(IPPROTO_TCP)
+    /// Keepalive probes after 15 s of silence, every 5 s; three unanswered close the connection. On Linux the user
+    /// timeout (30 s) bounds both that and data never acknowledged.
+    static let keepalive = (idle: 15, interval: 5, count: 3, userTimeoutMilliseconds: 30_000)
+
+    private static var socketOptions: [(ChannelOptions.Types.SocketOption, ChannelOptions.Types.SocketOption.Value)] {
+        var options: [(ChannelOptions.Types.SocketOption, ChannelOptions.Types.SocketOption.Value)] = [
+            (ChannelOptions.Types.SocketOption(level: .socket, name: .so_keepalive), 1),
+            (ChannelOptions.Types.SocketOption(level: .tcp, name: .tcp_nodelay), 1),
+        ]
+        #if os(Linux)
+        let tcp = SocketOptionLevel(IPPROTO_TCP)
+        options += [(ChannelOptions.Types.SocketOption(level: tcp, name: TCP_KEEPIDLE), keepalive.idle),
+                    (ChannelOptions.Types.SocketOption(level: tcp, name: TCP_KEEPINTVL), keepalive.interval),
+                    (ChannelOptions.Types.SocketOption(level: tcp, name: TCP_KEEPCNT), keepalive.count),
+                    (ChannelOptions.Types.SocketOption(level: tcp, name: TCP_USER_TIMEOUT), keepalive.userTimeoutMilliseconds)]
+        #endif
+        return options
+    }
 
     /// An IPv4 or IPv6 address rather than a name (not valid for SNI; verify-full then checks the address).
     static func isAddress(_ host: String) -> Bool {

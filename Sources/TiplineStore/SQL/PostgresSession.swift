@@ -226,7 +226,8 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         guard let user = components.user, !user.isEmpty else { throw Invalid(description: "no user name: give postgresql://user@\(host)/database") }
         let name = String(components.path.drop { $0 == "/" })
         guard !name.isEmpty, !name.contains("/") else { throw Invalid(description: "no database name: give postgresql://\(user)@\(host)/database") }
-        self.host = host
+        // An IPv6 address is written in brackets in a URL ([::1]); connected to without them.
+        self.host = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         self.port = components.port ?? 5432
         self.username = user
         self.password = password ?? components.password
@@ -237,7 +238,13 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
             }
             tls = mode
         }
-        if var file = components.queryItems?.first(where: { $0.name == "sslrootcert" })?.value, !file.isEmpty {
+        if components.queryItems?.first(where: { $0.name == "sslrootcert" })?.value == "system" {
+            // As libpq's: the system's authorities, which only verify-full makes safe (any public certificate would
+            // pass verify-ca).
+            guard tls == "verify-full" else {
+                throw Invalid(description: "sslrootcert=system trusts every public authority: give sslmode=verify-full with it")
+            }
+        } else if var file = components.queryItems?.first(where: { $0.name == "sslrootcert" })?.value, !file.isEmpty {
             if !file.hasPrefix("/"), let folder {
                 file = URL(fileURLWithPath: folder).appendingPathComponent(file).standardizedFileURL.path
             }
@@ -257,7 +264,7 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The URL without its password, for logs and messages.
-    public var redacted: String { "postgresql://\(username)@\(host):\(port)/\(database)" }
+    public var redacted: String { "postgresql://\(username)@\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)" }
 
     /// Printed, a location never shows its password.
     public var description: String { redacted }

@@ -1,5 +1,7 @@
 import Foundation
+#if canImport(Glibc)
 import Glibc
+#endif
 import Synchronization
 
 /// A loopback port bound but never listening, for as long as this lives: a connection to it is refused, and no other
@@ -28,7 +30,15 @@ enum TestPorts {
     /// (`RefusingPort` holds one).
     static func unused() throws -> Int {
         let low = ephemeralLow()
-        let range = 20_000..<max(20_001, low)
+        // A kernel whose ephemeral range starts low leaves no room below it: any free port then, as the kernel gives.
+        guard low > 21_000 else {
+            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
+            defer { close(descriptor) }
+            guard let port = bind(descriptor, port: 0) else { throw POSIXError(.EADDRINUSE) }
+            return port
+        }
+        let range = 20_000..<low
         for _ in 0..<1_000 {
             let candidate = Int.random(in: range)
             guard handedOut.withLock({ $0.insert(candidate).inserted }) else { continue }
@@ -48,7 +58,7 @@ enum TestPorts {
         address.sin_port = UInt16(port).bigEndian
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(descriptor, $0, length) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { systemBind(descriptor, $0, length) }
         }
         guard bound == 0 else { return nil }
         _ = withUnsafeMutablePointer(to: &address) {
@@ -62,4 +72,13 @@ enum TestPorts {
         let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
         return text.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } ?? 32_768
     }
+}
+
+/// The C library's bind(2), which `TestPorts.bind` shadows.
+private func systemBind(_ descriptor: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32 {
+    #if canImport(Glibc)
+    Glibc.bind(descriptor, address, length)
+    #else
+    Darwin.bind(descriptor, address, length)
+    #endif
 }
