@@ -253,11 +253,11 @@ struct PostgresTests {
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
         #expect(listen(listener, 8) == 0)
         let backend = PostgresBackend(try PostgresLocation(url: "postgresql://tipline@127.0.0.1:\(UInt16(bigEndian: address.sin_port))/tipline?sslmode=disable"))
-        let began = ContinuousClock.now
+        // postgres-nio's connect timeout (the one 5 s deadline), not the 10 s backstop's "no answer from PostgreSQL".
+        // (No timing asserted: a loaded machine stretches it.)
         await #expect { try await backend.read { session in try session.value("SELECT 1") } } throws: { error in
-            (error as? SQLError)?.connectionLost == true && "\(error)".contains("cannot connect")
+            (error as? SQLError)?.connectionLost == true && "\(error)".contains("cannot connect") && !"\(error)".contains("no answer from")
         }
-        #expect(ContinuousClock.now - began < .seconds(9), "given up at the 5 s connect timeout, not the 10 s backstop")
         await backend.close()
     }
 

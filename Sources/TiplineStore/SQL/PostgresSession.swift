@@ -238,13 +238,14 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
             }
             tls = mode
         }
-        if components.queryItems?.first(where: { $0.name == "sslrootcert" })?.value == "system" {
+        let authorities = components.queryItems?.first(where: { $0.name == "sslrootcert" })?.value
+        if authorities == "system" {
             // As libpq's: the system's authorities, which only verify-full makes safe (any public certificate would
             // pass verify-ca).
             guard tls == "verify-full" else {
                 throw Invalid(description: "sslrootcert=system trusts every public authority: give sslmode=verify-full with it")
             }
-        } else if var file = components.queryItems?.first(where: { $0.name == "sslrootcert" })?.value, !file.isEmpty {
+        } else if var file = authorities, !file.isEmpty {
             if !file.hasPrefix("/"), let folder {
                 file = URL(fileURLWithPath: folder).appendingPathComponent(file).standardizedFileURL.path
             }
