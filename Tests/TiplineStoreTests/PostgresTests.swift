@@ -229,12 +229,12 @@ struct PostgresTests {
                 try ["lock_timeout", "statement_timeout", "idle_in_transaction_session_timeout"].map { try session.value("SHOW \($0)").string ?? "" }
             }
             #expect(settings == ["15s", "1min", "1min"])
-            let began = ContinuousClock.now
+            // Given up at its deadline, not when the statement ended: had it waited, pg_sleep would have answered (the
+            // server's own statement timeout is 60 s) and nothing would be thrown. (No timing asserted.)
             await #expect { try await backend.session { session in
                 session.deadline = .seconds(2)
                 try session.execute("SELECT pg_sleep(30)")
-            } } throws: { error in (error as? SQLError)?.connectionLost == true && "\(error)".contains("no answer from PostgreSQL") }
-            #expect(ContinuousClock.now - began < .seconds(25), "given up at its deadline, not when the statement ended")
+            } } throws: { error in (error as? SQLError)?.connectionLost == true && "\(error)".contains("no answer from PostgreSQL in 2 s") }
             #expect(try await backend.read { session in try session.value("SELECT 1").int } == 1, "the next statement connects again")
             await backend.close()
         }
