@@ -227,7 +227,8 @@ public final class PostgresBackend: Sendable {
             configuration.options.additionalStartupParameters = Self.serverTimeouts
             let id = Self.ids.wrappingAdd(1, ordering: .relaxed).oldValue
             let opening = PostgresConnection.connect(on: connected.eventLoop, configuration: configuration, id: id, logger: logger)
-            // A server that accepts and then says nothing is given up here (and its socket closed).
+            // A server that accepts and then says nothing is given up by postgres-nio at `connectTimeout` (what is
+            // left of the deadline), which closes the socket; `connectDeadline` is only the backstop.
             return try PostgresWait.result(of: opening, unlessClosed: nil, within: Self.connectDeadline) { late in late.close().whenComplete { _ in } }
         } catch let error as PSQLError {
             socket?.close(promise: nil)
@@ -266,9 +267,9 @@ public final class PostgresBackend: Sendable {
     static let keepalive = (idle: 15, interval: 5, count: 3, userTimeoutMilliseconds: 30_000)
 
     private static var socketOptions: [(ChannelOptions.Types.SocketOption, ChannelOptions.Types.SocketOption.Value)] {
+        // (TCP_NODELAY is ClientBootstrap's own default.)
         var options: [(ChannelOptions.Types.SocketOption, ChannelOptions.Types.SocketOption.Value)] = [
             (ChannelOptions.Types.SocketOption(level: .socket, name: .so_keepalive), 1),
-            (ChannelOptions.Types.SocketOption(level: .tcp, name: .tcp_nodelay), 1),
         ]
         #if os(Linux)
         let tcp = SocketOptionLevel(IPPROTO_TCP)
